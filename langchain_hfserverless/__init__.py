@@ -1,0 +1,34 @@
+"""LangChain integration for the Hugging Face Inference Providers router and Serverless Inference API."""
+
+from langchain_hfserverless.chat_models import ChatHFServerless
+from langchain_hfserverless.errors import (
+    HFServerlessAPIError,
+    HFServerlessAuthenticationError,
+    HFServerlessConnectionError,
+    HFServerlessContextOverflowError,
+    HFServerlessError,
+    HFServerlessInvalidRequestError,
+    HFServerlessNotFoundError,
+    HFServerlessPaymentRequiredError,
+    HFServerlessPermissionDeniedError,
+    HFServerlessRateLimitError,
+    HFServerlessTimeoutError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChatHFServerless",
+    "HFServerlessAPIError",
+    "HFServerlessAuthenticationError",
+    "HFServerlessConnectionError",
+    "HFServerlessContextOverflowError",
+    "HFServerlessError",
+    "HFServerlessInvalidRequestError",
+    "HFServerlessNotFoundError",
+    "HFServerlessPaymentRequiredError",
+    "HFServerlessPermissionDeniedError",
+    "HFServerlessRateLimitError",
+    "HFServerlessTimeoutError",
+    "__version__",
+]

@@ -1,0 +1,524 @@
+"""The only module that does I/O: routing, auth, headers, retries, and pooled sync + async HTTP clients.
+
+Every adapter (chat, LLM, embeddings, task tools) talks to Hugging Face through one :class:`RouterTransport`.
+Routing and provider mapping come from huggingface_hub's provider helpers; HTTP and timeouts from httpx2;
+retries from tenacity. What goes over the wire, and what comes back, is mapped by the pure ``_wire`` package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+import orjson
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_event, error_from_response
+from langchain_hfserverless._wire.sse import DONE, SSEDecodeError, SSEDecoder, is_error_event
+from langchain_hfserverless.errors import (
+    HFServerlessAPIError,
+    HFServerlessAuthenticationError,
+    HFServerlessConnectionError,
+    HFServerlessError,
+    HFServerlessInvalidRequestError,
+    HFServerlessNotFoundError,
+    HFServerlessTimeoutError,
+)
+
+logger = logging.getLogger("langchain_hfserverless")
+
+ROUTER_URL = "https://router.huggingface.co"
+ROUTER_CHAT_URL = f"{ROUTER_URL}/v1/chat/completions"
+_HF_HOST_SUFFIXES = ("huggingface.co", "hf.co", "huggingface.cloud")
+_ROUTING_SUFFIXES = ("fastest", "cheapest", "preferred")
+_MAX_RETRY_WAIT = 60.0
+_LIBRARY = "langchain-hfserverless"
+
+
+def is_hf_url(url: str) -> bool:
+    """True for Hugging Face hosts (router, Hub, Inference Endpoints), which may receive the ambient token."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == s or host.endswith("." + s) for s in _HF_HOST_SUFFIXES)
+
+
+def split_model(model: str) -> tuple[str, str | None]:
+    """``"org/model:provider"`` -> ``("org/model", "provider")``; no suffix -> ``(model, None)``."""
+    head, sep, tail = model.rpartition(":")
+    if sep and head and "/" not in tail and tail:
+        return head, tail
+    return model, None
+
+
+def chat_completions_url(base_url: str) -> str:
+    """Accept a server root, its ``/v1``, or the full chat URL; return ``…/v1/chat/completions``."""
+    root = base_url.rstrip("/")
+    if root.endswith("/chat/completions"):
+        return root
+    if root.endswith("/v1"):
+        return f"{root}/chat/completions"
+    return f"{root}/v1/chat/completions"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where one request goes and how: the URL, the ``model`` value for the body, headers, and who serves it."""
+
+    url: str
+    model: str | None
+    provider: str
+    headers: Mapping[str, str]
+    helper: Any = None
+    """huggingface_hub's TaskProviderHelper when the route came from it (its ``get_response`` reads answers)."""
+    payload: Any = None
+    data: bytes | None = None
+
+
+@dataclass
+class Reply:
+    """A successful answer, read whole."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        try:
+            return orjson.loads(self.content)
+        except orjson.JSONDecodeError as exc:
+            raise HFServerlessAPIError(
+                f"Expected JSON, got {self.headers.get('content-type', 'no content-type')}: "
+                f"{self.content[:200]!r}"
+            ) from exc
+
+
+@dataclass
+class StreamMeta:
+    """Filled in when a stream opens: the response headers (``X-Inference-Provider`` and friends)."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, HFServerlessConnectionError):
+        return True
+    return isinstance(exc, HFServerlessError) and exc.status_code in RETRYABLE_STATUS
+
+
+def _wait(backoff: Callable[[RetryCallState], float]) -> Callable[[RetryCallState], float]:
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = getattr(exc, "retry_after", None)
+        if asked is not None:
+            return min(float(asked), _MAX_RETRY_WAIT)
+        return backoff(state)
+
+    return wait
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    logger.warning("Retrying after attempt %d: %s", state.attempt_number, exc)
+
+
+class RouterTransport:
+    """Routing, auth, retries and pooled clients for one model configuration.
+
+    Args:
+        api_key: an explicit token; always sent, to any URL.
+        provider: ``"auto"`` (router picks) or a provider name; ``model:provider`` suffixes work too.
+        base_url: a dedicated Inference Endpoint, TGI or vLLM server; no Hub request is made for it.
+        bill_to: organisation to bill (``X-HF-Bill-To``).
+        use_cache / wait_for_model: the ``x-use-cache`` / ``x-wait-for-model`` headers, sent only when set.
+        default_headers: extra headers for every request.
+        timeout: seconds for the whole request; ``None`` waits forever.
+        max_retries: retries of 429, 502, 503, 504 and connection failures; never of other 4xx.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        provider: str | None = "auto",
+        base_url: str | None = None,
+        bill_to: str | None = None,
+        use_cache: bool | None = None,
+        wait_for_model: bool | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        max_retries: int = 2,
+        retry_initial_wait: float = 0.5,
+        retry_max_wait: float = 8.0,
+    ) -> None:
+        self._api_key = api_key
+        self.provider = provider or "auto"
+        self.base_url = base_url
+        self.max_retries = max(0, int(max_retries))
+        self.timeout = timeout
+        extra: dict[str, str] = {}
+        if bill_to:
+            extra["X-HF-Bill-To"] = bill_to
+        if use_cache is not None:
+            extra["x-use-cache"] = "true" if use_cache else "false"
+        if wait_for_model is not None:
+            extra["x-wait-for-model"] = "true" if wait_for_model else "false"
+        extra.update(default_headers or {})
+        self._extra_headers = extra
+        self._backoff = wait_exponential_jitter(initial=retry_initial_wait, max=retry_max_wait)
+        self._routes: dict[tuple[str, str | None], Route] = {}
+        self._client: httpx2.Client | None = None
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:  # never show the token
+        return f"RouterTransport(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    # ------------------------------------------------------------------ auth and routing
+
+    def _token_for(self, url: str) -> str | None:
+        """The explicit key goes anywhere; the ambient token (HF_TOKEN, saved login) only to Hugging Face hosts."""
+        if self._api_key:
+            return self._api_key
+        if not is_hf_url(url):
+            return None
+        from huggingface_hub import get_token
+
+        return get_token()
+
+    def _base_headers(self, token: str | None) -> dict[str, str]:
+        from huggingface_hub.utils import build_hf_headers
+
+        from langchain_hfserverless import __version__
+
+        headers = build_hf_headers(token=token or False, library_name=_LIBRARY, library_version=__version__)
+        headers.update(self._extra_headers)
+        return headers
+
+    def _custom_label(self) -> str:
+        return urlsplit(self.base_url or "").netloc or "custom"
+
+    def chat_route(self, model: str | None, provider: str | None = None) -> Route:
+        """Route of a chat completion for ``model`` (cached); ``provider`` overrides the configured one."""
+        provider = provider or self.provider
+        key = (f"conversational:{provider}", model)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = self._resolve_chat(model, provider)
+        return route
+
+    def _resolve_chat(self, model: str | None, provider: str) -> Route:
+        if self.base_url:
+            url = chat_completions_url(self.base_url)
+            return Route(url, model, self._custom_label(), self._base_headers(self._token_for(url)))
+        if not model:
+            raise HFServerlessInvalidRequestError("A model id is required when no base_url is given.")
+        bare, suffix = split_model(model)
+        if provider != "auto" and suffix and suffix not in _ROUTING_SUFFIXES and suffix != provider:
+            raise HFServerlessInvalidRequestError(
+                f"model {model!r} names provider {suffix!r} but provider={provider!r} was given: keep one."
+            )
+        token = self._require_token(ROUTER_URL, model)
+        if provider == "auto" or suffix:
+            # The router resolves "auto" and every ":suffix" itself: no Hub round trip.
+            return Route(ROUTER_CHAT_URL, model, suffix or "auto", self._base_headers(token))
+        params, _ = self._prepare_with_helper(
+            "conversational", bare, token, inputs=[], parameters={}, provider=provider
+        )
+        return Route(params.url, params.model, provider, {**params.headers, **self._extra_headers})
+
+    def task_route(
+        self,
+        task: str,
+        model: str | None,
+        *,
+        inputs: Any,
+        parameters: Mapping[str, Any] | None = None,
+        extra_payload: Mapping[str, Any] | None = None,
+    ) -> Route:
+        """Route and prepared body of a non-chat task (feature-extraction, text-to-image, ...).
+
+        With ``base_url`` the JSON body ``{"inputs", "parameters"}`` (or raw bytes) goes to that URL as given;
+        otherwise huggingface_hub's helper for the provider builds URL, body and headers.
+        """
+        if self.base_url:
+            url = self.base_url
+            if isinstance(inputs, (bytes, bytearray)):
+                return Route(url, model, self._custom_label(), self._base_headers(self._token_for(url)),
+                             data=bytes(inputs))
+            body: dict[str, Any] = {"inputs": inputs}
+            if parameters:
+                body["parameters"] = dict(parameters)
+            body.update(extra_payload or {})
+            return Route(url, model, self._custom_label(), self._base_headers(self._token_for(url)), payload=body)
+        if not model:
+            raise HFServerlessInvalidRequestError(f"A model id is required for {task} when no base_url is given.")
+        bare, suffix = split_model(model)
+        provider = suffix if suffix and suffix not in _ROUTING_SUFFIXES else self.provider
+        token = self._require_token(ROUTER_URL, model)
+        params, helper = self._prepare_with_helper(
+            task, bare, token, inputs=inputs, parameters=dict(parameters or {}), extra_payload=extra_payload,
+            provider=provider,
+        )
+        headers = {**params.headers, **self._extra_headers}
+        data = bytes(params.data) if params.data is not None else None
+        return Route(params.url, params.model, helper.provider, headers, helper=helper, payload=params.json,
+                     data=data)
+
+    def _require_token(self, url: str, model: str) -> str:
+        token = self._token_for(url)
+        if not token:
+            raise HFServerlessAuthenticationError(
+                f"No Hugging Face token for model {model!r}: pass api_key=..., set HF_TOKEN, or run `hf auth login`.",
+                model=model,
+                provider=self.provider,
+            )
+        return token
+
+    def _prepare_with_helper(
+        self,
+        task: str,
+        model: str,
+        token: str,
+        *,
+        inputs: Any,
+        parameters: dict[str, Any],
+        extra_payload: Mapping[str, Any] | None = None,
+        provider: str | None = None,
+    ) -> tuple[Any, Any]:
+        """huggingface_hub's RequestParameters for this task and provider, and the helper that built them."""
+        from huggingface_hub.errors import HfHubHTTPError
+        from huggingface_hub.inference._providers import get_provider_helper
+
+        provider = provider or self.provider
+        try:
+            helper = get_provider_helper(provider, task, model)  # type: ignore[arg-type]
+            params = helper.prepare_request(
+                inputs=inputs,
+                parameters=parameters,
+                headers=self._base_headers(token),
+                model=model,
+                api_key=token,
+                extra_payload=dict(extra_payload) if extra_payload else None,
+            )
+        except HfHubHTTPError as exc:
+            response = exc.response
+            raise error_from_response(
+                response.status_code, dict(response.headers), response.content, model=model, provider=provider
+            ) from None
+        except ValueError as exc:
+            text = str(exc)
+            cls = HFServerlessNotFoundError if "not supported" in text or "No provider" in text else (
+                HFServerlessInvalidRequestError
+            )
+            raise cls(
+                f"Cannot route model {model!r} for task {task!r} via provider {provider!r}: {text}",
+                model=model,
+                provider=provider,
+            ) from None
+        return params, helper
+
+    # ------------------------------------------------------------------ clients
+
+    def _timeout(self) -> httpx2.Timeout:
+        return httpx2.Timeout(self.timeout)
+
+    @property
+    def client(self) -> httpx2.Client:
+        if self._client is None:
+            self._client = httpx2.Client(
+                timeout=self._timeout(),
+                limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64),
+                follow_redirects=True,
+            )
+        return self._client
+
+    @property
+    def async_client(self) -> httpx2.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = httpx2.AsyncClient(
+                timeout=self._timeout(),
+                limits=httpx2.Limits(max_connections=None, max_keepalive_connections=256),
+                follow_redirects=True,
+            )
+            self._async_clients[loop] = client
+        return client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+
+    # ------------------------------------------------------------------ sending
+
+    def _retry_kwargs(self) -> dict[str, Any]:
+        return {
+            "stop": stop_after_attempt(self.max_retries + 1),
+            "wait": _wait(self._backoff),
+            "retry": retry_if_exception(_retryable),
+            "reraise": True,
+            "before_sleep": _log_retry,
+        }
+
+    def _request(self, client: httpx2.Client | httpx2.AsyncClient, route: Route, json: Any) -> httpx2.Request:
+        if json is None and route.data is not None:
+            content = route.data
+        else:
+            content = orjson.dumps(json if json is not None else route.payload, option=orjson.OPT_SERIALIZE_NUMPY)
+        headers = dict(route.headers)
+        if json is not None or route.data is None:
+            headers.setdefault("content-type", "application/json")
+        return client.build_request("POST", route.url, content=content, headers=headers)
+
+    def _transport_error(self, exc: Exception, route: Route) -> HFServerlessError:
+        where = f"model {route.model!r} via {route.provider!r} at {route.url}"
+        if isinstance(exc, httpx2.TimeoutException) and not isinstance(exc, httpx2.ConnectTimeout):
+            return HFServerlessTimeoutError(
+                f"No answer from {where} within timeout={self.timeout}s: raise timeout= or retry later.",
+                model=route.model,
+                provider=route.provider,
+            )
+        return HFServerlessConnectionError(
+            f"Could not reach {where}: {type(exc).__name__}: {exc}. Check the network and base_url.",
+            model=route.model,
+            provider=route.provider,
+        )
+
+    def _check(self, response: httpx2.Response, route: Route) -> None:
+        logger.debug("POST %s -> %s", route.url, response.status_code)
+        if response.status_code >= 400:
+            raise error_from_response(
+                response.status_code, response.headers, response.content, model=route.model, provider=route.provider
+            )
+
+    def post(self, route: Route, json: Any = None) -> Reply:
+        """POST and read the whole answer, retrying what may succeed on retry."""
+        for attempt in Retrying(**self._retry_kwargs()):
+            with attempt:
+                try:
+                    response = self.client.send(self._request(self.client, route, json))
+                except httpx2.TransportError as exc:
+                    raise self._transport_error(exc, route) from exc
+                self._check(response, route)
+        return Reply(response.status_code, response.headers, response.content)
+
+    async def apost(self, route: Route, json: Any = None) -> Reply:
+        client = self.async_client
+        async for attempt in AsyncRetrying(**self._retry_kwargs()):
+            with attempt:
+                try:
+                    response = await client.send(self._request(client, route, json))
+                except httpx2.TransportError as exc:
+                    raise self._transport_error(exc, route) from exc
+                self._check(response, route)
+        return Reply(response.status_code, response.headers, response.content)
+
+    def _decode(self, decoder: SSEDecoder, line: str | None, route: Route) -> Any:
+        """One line in, a payload (or None / DONE) out; an error event becomes the typed error."""
+        try:
+            payload = decoder.feed(line) if line is not None else decoder.close()
+        except SSEDecodeError as exc:
+            raise HFServerlessAPIError(
+                f"The stream from model {route.model!r} via {route.provider!r} broke off: {exc}",
+                model=route.model,
+                provider=route.provider,
+            ) from None
+        if payload is not None and payload is not DONE and is_error_event(payload):
+            raise error_from_event(payload, model=route.model, provider=route.provider)
+        return payload
+
+    def _single_json(self, response: httpx2.Response, route: Route) -> Any:
+        """A server that ignored ``stream: true`` answered with one JSON body."""
+        payload = Reply(response.status_code, response.headers, response.content).json()
+        if is_error_event(payload):
+            raise error_from_event(payload, model=route.model, provider=route.provider)
+        return payload
+
+    def stream(self, route: Route, json: Any, meta: StreamMeta | None = None) -> Iterator[Any]:
+        """POST with ``stream: true`` and yield each JSON event; the connection closes when the caller stops."""
+        client = self.client
+        for attempt in Retrying(**self._retry_kwargs()):
+            with attempt:
+                try:
+                    response = client.send(self._request(client, route, json), stream=True)
+                except httpx2.TransportError as exc:
+                    raise self._transport_error(exc, route) from exc
+                if response.status_code >= 400:
+                    response.read()
+                    response.close()
+                    self._check(response, route)
+        try:
+            if meta is not None:
+                meta.headers.update(response.headers)
+            if response.headers.get("content-type", "").startswith("application/json"):
+                response.read()
+                yield self._single_json(response, route)
+                return
+            decoder = SSEDecoder()
+            for line in response.iter_lines():
+                payload = self._decode(decoder, line, route)
+                if payload is DONE:
+                    return
+                if payload is not None:
+                    yield payload
+            payload = self._decode(decoder, None, route)
+            if payload is not None and payload is not DONE:
+                yield payload
+        except httpx2.TransportError as exc:
+            raise self._transport_error(exc, route) from exc
+        finally:
+            response.close()
+
+    async def astream(self, route: Route, json: Any, meta: StreamMeta | None = None) -> AsyncIterator[Any]:
+        client = self.async_client
+        async for attempt in AsyncRetrying(**self._retry_kwargs()):
+            with attempt:
+                try:
+                    response = await client.send(self._request(client, route, json), stream=True)
+                except httpx2.TransportError as exc:
+                    raise self._transport_error(exc, route) from exc
+                if response.status_code >= 400:
+                    await response.aread()
+                    await response.aclose()
+                    self._check(response, route)
+        try:
+            if meta is not None:
+                meta.headers.update(response.headers)
+            if response.headers.get("content-type", "").startswith("application/json"):
+                await response.aread()
+                yield self._single_json(response, route)
+                return
+            decoder = SSEDecoder()
+            async for line in response.aiter_lines():
+                payload = self._decode(decoder, line, route)
+                if payload is DONE:
+                    return
+                if payload is not None:
+                    yield payload
+            payload = self._decode(decoder, None, route)
+            if payload is not None and payload is not DONE:
+                yield payload
+        except httpx2.TransportError as exc:
+            raise self._transport_error(exc, route) from exc
+        finally:
+            await response.aclose()

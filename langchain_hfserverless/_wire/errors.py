@@ -1,0 +1,199 @@
+"""Map an error answer (status, headers, body) or an in-stream error event to the package's typed errors.
+
+Pure: takes bytes and dicts, returns exceptions. Every shape of WIRE-FORMAT.md "Errors" is read here: ``error`` as a
+string, a list or an object, ``detail`` lists, ``application/problem+json``, and text/plain bodies.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from langchain_hfserverless.errors import (
+    HFServerlessAPIError,
+    HFServerlessAuthenticationError,
+    HFServerlessContextOverflowError,
+    HFServerlessError,
+    HFServerlessInvalidRequestError,
+    HFServerlessNotFoundError,
+    HFServerlessPaymentRequiredError,
+    HFServerlessPermissionDeniedError,
+    HFServerlessRateLimitError,
+)
+
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+
+_CONTEXT_OVERFLOW_MARKERS = (
+    "context length",
+    "context window",
+    "maximum context",
+    "context_length_exceeded",
+    "too many tokens",
+    "prompt is too long",
+    "input is too long",
+    "must be <=",  # TGI: "`inputs` tokens + `max_new_tokens` must be <= 4096"
+    "maximum input length",
+    "exceeds the maximum",
+)
+
+_MAX_QUOTED = 1_000
+
+
+def _text_of(value: Any) -> str:
+    """Flatten whatever a server put in its error field into one readable line."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "; ".join(filter(None, (_text_of(v) for v in value)))
+    if isinstance(value, Mapping):
+        for key in ("message", "msg", "error", "detail", "title"):
+            if key in value and value[key]:
+                text = _text_of(value[key])
+                loc = value.get("loc")
+                return f"{text} (at {'.'.join(map(str, loc))})" if isinstance(loc, list) else text
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def server_message(body: bytes | str | Mapping[str, Any] | None) -> str:
+    """The server's own error text, from any body shape seen in production."""
+    if body is None:
+        return ""
+    if isinstance(body, Mapping):
+        data: Any = body
+    else:
+        raw = body.encode() if isinstance(body, str) else body
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return raw.decode("utf-8", "replace").strip()[:_MAX_QUOTED]
+    if isinstance(data, Mapping):
+        for key in ("error", "detail", "message", "title"):
+            if key in data and data[key]:
+                return _text_of(data[key])[:_MAX_QUOTED]
+    return _text_of(data)[:_MAX_QUOTED]
+
+
+def _body_dict(body: bytes | None) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def retry_after_seconds(headers: Mapping[str, str], body: bytes | None = None) -> float | None:
+    """Seconds the server asked for: ``Retry-After`` (seconds or HTTP date), else a 503's ``estimated_time``."""
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value) if "," in value else None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - time.time())
+    estimated = _body_dict(body).get("estimated_time")
+    if isinstance(estimated, (int, float)) and estimated >= 0:
+        return float(estimated)
+    return None
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def _is_context_overflow(message: str) -> bool:
+    lowered = message.lower()
+    return any(marker in lowered for marker in _CONTEXT_OVERFLOW_MARKERS)
+
+
+def _advice(status: int, message: str) -> str:
+    if status == 401:
+        return "Check the token: pass api_key=, set HF_TOKEN, or run `hf auth login`."
+    if status == 402:
+        return "The account has no inference credits left: add credits, set bill_to=, or pick another provider."
+    if status == 403:
+        return "The token lacks permission: accept the model's licence on the Hub or enable 'Inference' on the token."
+    if status == 404:
+        return "Check the model id, and that the provider serves it (see the model page's Inference Providers)."
+    if status == 429:
+        return "Rate limited: lower concurrency, raise max_retries, or wait before retrying."
+    if status in (400, 413, 422):
+        if _is_context_overflow(message):
+            return "Shorten the conversation or lower max_tokens."
+        return "The server rejected the request; the message above says which parameter."
+    if status >= 500:
+        return "The provider failed; retry later, set wait_for_model=True for a loading model, or try another provider."
+    return ""
+
+
+def describe(status: int | None, message: str, *, model: str | None, provider: str | None) -> str:
+    where = f"model {model!r}" + (f" via provider {provider!r}" if provider else "")
+    head = f"HTTP {status} from {where}" if status is not None else f"Error from {where}"
+    advice = _advice(status, message) if status is not None else ""
+    text = f"{head}: {message or '(empty body)'}"
+    return f"{text}. {advice}" if advice else text
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    *,
+    model: str | None,
+    provider: str | None,
+) -> HFServerlessError:
+    """The typed error for a non-2xx answer."""
+    message = server_message(body)
+    if not message and status == 404:
+        message = "Not Found"
+    kwargs: dict[str, Any] = {
+        "status_code": status,
+        "server_message": message,
+        "model": model,
+        "provider": provider,
+        "retry_after": retry_after_seconds(headers, body),
+        "request_id": _header(headers, "x-request-id"),
+    }
+    text = describe(status, message, model=model, provider=provider)
+    cls: type[HFServerlessError]
+    if status == 401:
+        cls = HFServerlessAuthenticationError
+    elif status == 402:
+        cls = HFServerlessPaymentRequiredError
+    elif status == 403:
+        cls = HFServerlessPermissionDeniedError
+    elif status == 404:
+        cls = HFServerlessNotFoundError
+    elif status == 429:
+        cls = HFServerlessRateLimitError
+    elif status in (400, 413, 422) or 400 <= status < 500:
+        cls = HFServerlessContextOverflowError if _is_context_overflow(message) else HFServerlessInvalidRequestError
+    else:
+        cls = HFServerlessAPIError
+    return cls(text, **kwargs)
+
+
+def error_from_event(event: Mapping[str, Any], *, model: str | None, provider: str | None) -> HFServerlessError:
+    """The typed error for ``data: {"error": ...}`` inside a 200 stream (or a 200 JSON body that is an error)."""
+    message = server_message(event)
+    error_type = event.get("error_type")
+    if error_type in ("validation", "template_error") or (
+        isinstance(event.get("error"), Mapping) and event["error"].get("type") == "invalid_request_error"
+    ):
+        cls: type[HFServerlessError] = (
+            HFServerlessContextOverflowError if _is_context_overflow(message) else HFServerlessInvalidRequestError
+        )
+    else:
+        cls = HFServerlessAPIError
+    suffix = f" [{error_type}]" if error_type else ""
+    text = describe(None, message + suffix, model=model, provider=provider) + " (reported inside the stream)"
+    return cls(text, server_message=message, model=model, provider=provider)

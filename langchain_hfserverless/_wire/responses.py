@@ -1,0 +1,123 @@
+"""A whole chat-completions answer -> LangChain ``ChatResult``; usage and metadata shared with streaming."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from langchain_hfserverless._wire.reasoning import split_think
+from langchain_hfserverless._wire.tools import tool_calls_from_wire
+
+MODEL_PROVIDER = "huggingface"
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def usage_from_wire(usage: Any) -> UsageMetadata | None:
+    """OpenAI/TGI ``usage`` -> ``UsageMetadata`` (cached and reasoning token details when given)."""
+    if not isinstance(usage, Mapping) or not usage:
+        return None
+    inp = _int(usage.get("prompt_tokens", usage.get("input_tokens")))
+    out = _int(usage.get("completion_tokens", usage.get("output_tokens")))
+    total = _int(usage.get("total_tokens")) or inp + out
+    result = UsageMetadata(input_tokens=inp, output_tokens=out, total_tokens=total)
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    if isinstance(prompt_details, Mapping) and prompt_details.get("cached_tokens") is not None:
+        result["input_token_details"] = InputTokenDetails(cache_read=_int(prompt_details["cached_tokens"]))
+    completion_details = usage.get("completion_tokens_details") or {}
+    if isinstance(completion_details, Mapping) and completion_details.get("reasoning_tokens") is not None:
+        result["output_token_details"] = OutputTokenDetails(reasoning=_int(completion_details["reasoning_tokens"]))
+    return result
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive header lookup over plain dicts (cassettes) and httpx Headers alike."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value
+
+
+def response_metadata(data: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:
+    """Everything about the answer that is not the message: ids, the serving provider, the real model name."""
+    meta: dict[str, Any] = {"model_provider": MODEL_PROVIDER}
+    if data.get("model"):
+        meta["model_name"] = data["model"]
+    if data.get("id"):
+        meta["id"] = data["id"]
+    if data.get("system_fingerprint"):
+        meta["system_fingerprint"] = data["system_fingerprint"]
+    if data.get("created"):
+        meta["created"] = data["created"]
+    provider = header(headers, "x-inference-provider")
+    if provider:
+        meta["inference_provider"] = provider
+    request_id = header(headers, "x-request-id")
+    if request_id:
+        meta["request_id"] = request_id
+    return meta
+
+
+def reasoning_of(message: Mapping[str, Any]) -> str | None:
+    """``reasoning_content`` (DeepSeek, vLLM) or ``reasoning`` (OpenRouter-style, some providers)."""
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def message_from_wire(message: Mapping[str, Any]) -> AIMessage:
+    """One ``choices[i].message`` -> AIMessage, reasoning moved out of the answer."""
+    content = message.get("content")
+    if content is None:
+        content = ""
+    reasoning = reasoning_of(message)
+    if isinstance(content, str):
+        content, inline = split_think(content)
+        if inline is not None:
+            reasoning = f"{reasoning}\n{inline}" if reasoning else inline
+    additional: dict[str, Any] = {}
+    if reasoning is not None:
+        additional["reasoning_content"] = reasoning
+    if message.get("refusal"):
+        additional["refusal"] = message["refusal"]
+    calls, invalid = tool_calls_from_wire(message.get("tool_calls"))
+    return AIMessage(
+        content=content,
+        additional_kwargs=additional,
+        tool_calls=calls,
+        invalid_tool_calls=invalid,
+    )
+
+
+def chat_result_from_wire(data: Mapping[str, Any], headers: Mapping[str, str]) -> ChatResult:
+    """A non-streamed chat-completions body -> ChatResult (one generation per choice)."""
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ValueError(f"answer has no choices: {str(data)[:300]}")
+    meta = response_metadata(data, headers)
+    usage = usage_from_wire(data.get("usage"))
+    generations = []
+    for choice in choices:
+        message = message_from_wire(choice.get("message") or {})
+        choice_meta = dict(meta)
+        choice_meta["finish_reason"] = choice.get("finish_reason")
+        if choice.get("logprobs") is not None:
+            choice_meta["logprobs"] = choice["logprobs"]
+        message.response_metadata = choice_meta
+        message.usage_metadata = usage
+        if data.get("id"):
+            message.id = data["id"]
+        generations.append(
+            ChatGeneration(message=message, generation_info={"finish_reason": choice.get("finish_reason")})
+        )
+    llm_output = {"model_name": meta.get("model_name"), "token_usage": data.get("usage")}
+    return ChatResult(generations=generations, llm_output=llm_output)
