@@ -1,0 +1,47 @@
+"""Shared fixtures: a loopback server, and VCR settings that keep tokens out of cassettes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.loopback import LoopbackServer, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+CASSETTES = ROOT / "cassettes"
+SHARED = ROOT.parent / "shared"
+
+_SECRET_HEADERS = ["authorization", "x-api-key", "api-key", "cookie", "set-cookie"]
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    """A fresh scripted HTTP server on 127.0.0.1."""
+    yield from serve()
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never see the developer's own token or saved login."""
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, Any]:
+    return {
+        "filter_headers": [(h, None) for h in _SECRET_HEADERS],
+        "record_mode": "none",
+        "decode_compressed_response": True,
+    }
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir() -> str:
+    return str(CASSETTES)
