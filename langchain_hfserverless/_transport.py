@@ -8,6 +8,8 @@ retries from tenacity. What goes over the wire, and what comes back, is mapped b
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -48,6 +50,12 @@ _MAX_RETRY_WAIT = 60.0
 _LIBRARY = "langchain-hfserverless"
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_url(url: str) -> httpx2.URL:
+    """Parsing a URL string costs half of httpx2's request building; a route's URL is parsed once."""
+    return httpx2.URL(url)
+
+
 def is_hf_url(url: str) -> bool:
     """True for Hugging Face hosts (router, Hub, Inference Endpoints), which may receive the ambient token."""
     host = (urlsplit(url).hostname or "").lower()
@@ -79,11 +87,13 @@ class Route:
     url: str
     model: str | None
     provider: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)  # carries the token: never in a repr, log or traceback
     helper: Any = None
     """huggingface_hub's TaskProviderHelper when the route came from it (its ``get_response`` reads answers)."""
     payload: Any = None
     data: bytes | None = None
+    method: str = "POST"
+    """``"GET"`` (see :meth:`RouterTransport.fetch_route`) fetches a result URL or polls a job; no body."""
 
 
 @dataclass
@@ -226,7 +236,8 @@ class RouterTransport:
         if not model:
             raise HFServerlessInvalidRequestError("A model id is required when no base_url is given.")
         bare, suffix = split_model(model)
-        if provider != "auto" and suffix and suffix not in _ROUTING_SUFFIXES and suffix != provider:
+        if provider != "auto" and suffix and suffix != provider:
+            # A ":fastest"/":cheapest" policy conflicts too: the router would silently ignore provider=.
             raise HFServerlessInvalidRequestError(
                 f"model {model!r} names provider {suffix!r} but provider={provider!r} was given: keep one."
             )
@@ -255,9 +266,16 @@ class RouterTransport:
         """
         if self.base_url:
             url = self.base_url
+            if isinstance(inputs, (bytes, bytearray)) and not parameters and not extra_payload:
+                headers = self._base_headers(self._token_for(url))
+                mime_type = getattr(inputs, "mime_type", None)  # huggingface_hub's MimeBytes carry one
+                if mime_type:
+                    headers["content-type"] = mime_type
+                return Route(url, model, self._custom_label(), headers, data=bytes(inputs))
             if isinstance(inputs, (bytes, bytearray)):
-                return Route(url, model, self._custom_label(), self._base_headers(self._token_for(url)),
-                             data=bytes(inputs))
+                # Binary input with parameters travels as base64 JSON, as huggingface_hub sends it to
+                # hf-inference: raw bytes would silently drop the parameters.
+                inputs = base64.b64encode(inputs).decode()
             body: dict[str, Any] = {"inputs": inputs}
             if parameters:
                 body["parameters"] = dict(parameters)
@@ -276,6 +294,16 @@ class RouterTransport:
         data = bytes(params.data) if params.data is not None else None
         return Route(params.url, params.model, helper.provider, headers, helper=helper, payload=params.json,
                      data=data)
+
+    def fetch_route(self, url: str, *, model: str | None = None, provider: str | None = None) -> Route:
+        """A GET of a result URL or a job's status URL (``model``/``provider`` only name it in errors).
+
+        The token goes only to Hugging Face hosts and to ``base_url``'s own host, never to a provider's CDN.
+        """
+        host = urlsplit(url).netloc
+        own = bool(self.base_url) and host == urlsplit(self.base_url or "").netloc
+        token = self._token_for(url) if is_hf_url(url) or own else None
+        return Route(url, model, provider or host or "custom", self._base_headers(token), method="GET")
 
     def _require_token(self, url: str, model: str) -> str:
         token = self._token_for(url)
@@ -381,6 +409,8 @@ class RouterTransport:
         }
 
     def _request(self, client: httpx2.Client | httpx2.AsyncClient, route: Route, json: Any) -> httpx2.Request:
+        if route.method != "POST":
+            return client.build_request(route.method, route.url, headers=dict(route.headers))
         if json is None and route.data is not None:
             content = route.data
         else:
@@ -388,9 +418,9 @@ class RouterTransport:
         headers = dict(route.headers)
         if json is not None or route.data is None:
             headers.setdefault("content-type", "application/json")
-        return client.build_request("POST", route.url, content=content, headers=headers)
+        return client.build_request("POST", _parsed_url(route.url), content=content, headers=headers)
 
-    def _transport_error(self, exc: Exception, route: Route) -> HFServerlessError:
+    def _transport_error(self, exc: Exception, route: Route, *, streaming: bool = False) -> HFServerlessError:
         where = f"model {route.model!r} via {route.provider!r} at {route.url}"
         if isinstance(exc, httpx2.TimeoutException) and not isinstance(exc, httpx2.ConnectTimeout):
             return HFServerlessTimeoutError(
@@ -398,8 +428,12 @@ class RouterTransport:
                 model=route.model,
                 provider=route.provider,
             )
+        if streaming:  # the server was reached and answered 200; the connection died mid-answer
+            text = f"The stream from {where} broke off: {type(exc).__name__}: {exc}. Retry the request."
+        else:
+            text = f"Could not reach {where}: {type(exc).__name__}: {exc}. Check the network and base_url."
         return HFServerlessConnectionError(
-            f"Could not reach {where}: {type(exc).__name__}: {exc}. Check the network and base_url.",
+            text,
             model=route.model,
             provider=route.provider,
         )
@@ -411,8 +445,15 @@ class RouterTransport:
                 response.status_code, response.headers, response.content, model=route.model, provider=route.provider
             )
 
+    def get(self, url: str, *, model: str | None = None, provider: str | None = None) -> Reply:
+        """GET ``url`` (a generated file, a job's status) with the same retries and typed errors as a POST."""
+        return self.post(self.fetch_route(url, model=model, provider=provider))
+
+    async def aget(self, url: str, *, model: str | None = None, provider: str | None = None) -> Reply:
+        return await self.apost(self.fetch_route(url, model=model, provider=provider))
+
     def post(self, route: Route, json: Any = None) -> Reply:
-        """POST and read the whole answer, retrying what may succeed on retry."""
+        """Send ``route`` (a POST, or a GET route) and read the whole answer, retrying what may succeed on retry."""
         for attempt in Retrying(**self._retry_kwargs()):
             with attempt:
                 try:
@@ -485,7 +526,7 @@ class RouterTransport:
             if payload is not None and payload is not DONE:
                 yield payload
         except httpx2.TransportError as exc:
-            raise self._transport_error(exc, route) from exc
+            raise self._transport_error(exc, route, streaming=True) from exc
         finally:
             response.close()
 
@@ -519,6 +560,6 @@ class RouterTransport:
             if payload is not None and payload is not DONE:
                 yield payload
         except httpx2.TransportError as exc:
-            raise self._transport_error(exc, route) from exc
+            raise self._transport_error(exc, route, streaming=True) from exc
         finally:
             await response.aclose()

@@ -6,6 +6,7 @@ string, a list or an object, ``detail`` lists, ``application/problem+json``, and
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import time
 from collections.abc import Mapping
@@ -43,6 +44,12 @@ _CONTEXT_OVERFLOW_MARKERS = (
 _MAX_QUOTED = 1_000
 
 
+def _with_code(text: str, value: Mapping[str, Any]) -> str:
+    """OpenAI-style bodies may name the cause only in ``code`` (e.g. ``"context_length_exceeded"``)."""
+    code = value.get("code")
+    return f"{text} [{code}]" if isinstance(code, str) and code and code not in text else text
+
+
 def _text_of(value: Any) -> str:
     """Flatten whatever a server put in its error field into one readable line."""
     if value is None:
@@ -53,10 +60,12 @@ def _text_of(value: Any) -> str:
         return "; ".join(filter(None, (_text_of(v) for v in value)))
     if isinstance(value, Mapping):
         for key in ("message", "msg", "error", "detail", "title"):
-            if key in value and value[key]:
+            if value.get(key):
                 text = _text_of(value[key])
                 loc = value.get("loc")
-                return f"{text} (at {'.'.join(map(str, loc))})" if isinstance(loc, list) else text
+                if isinstance(loc, list):
+                    text = f"{text} (at {'.'.join(map(str, loc))})"
+                return _with_code(text, value)
         return orjson.dumps(value).decode()
     return str(value)
 
@@ -75,8 +84,8 @@ def server_message(body: bytes | str | Mapping[str, Any] | None) -> str:
             return raw.decode("utf-8", "replace").strip()[:_MAX_QUOTED]
     if isinstance(data, Mapping):
         for key in ("error", "detail", "message", "title"):
-            if key in data and data[key]:
-                return _text_of(data[key])[:_MAX_QUOTED]
+            if data.get(key):
+                return _with_code(_text_of(data[key]), data)[:_MAX_QUOTED]
     return _text_of(data)[:_MAX_QUOTED]
 
 
@@ -97,9 +106,15 @@ def retry_after_seconds(headers: Mapping[str, str], body: bytes | None = None) -
         try:
             return max(0.0, float(value))
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if "," in value else None
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - time.time())
+            pass
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            parsed = None  # unreadable: fall back to estimated_time or our own backoff, never crash
+        if parsed is not None:
+            if parsed.tzinfo is None:  # asctime form: HTTP dates are always GMT
+                parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+            return max(0.0, parsed.timestamp() - time.time())
     estimated = _body_dict(body).get("estimated_time")
     if isinstance(estimated, (int, float)) and estimated >= 0:
         return float(estimated)
@@ -140,7 +155,9 @@ def describe(status: int | None, message: str, *, model: str | None, provider: s
     head = f"HTTP {status} from {where}" if status is not None else f"Error from {where}"
     advice = _advice(status, message) if status is not None else ""
     text = f"{head}: {message or '(empty body)'}"
-    return f"{text}. {advice}" if advice else text
+    if not advice:
+        return text
+    return f"{text} {advice}" if text.endswith((".", "!", "?")) else f"{text}. {advice}"
 
 
 def error_from_response(
@@ -175,7 +192,7 @@ def error_from_response(
         cls = HFServerlessNotFoundError
     elif status == 429:
         cls = HFServerlessRateLimitError
-    elif status in (400, 413, 422) or 400 <= status < 500:
+    elif 400 <= status < 500:
         cls = HFServerlessContextOverflowError if _is_context_overflow(message) else HFServerlessInvalidRequestError
     else:
         cls = HFServerlessAPIError

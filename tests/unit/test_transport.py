@@ -1,0 +1,751 @@
+"""RouterTransport against the loopback server: retries, headers, auth hygiene, routing, streams and timeouts.
+
+No test sleeps for a retry: tenacity's sleep is replaced by a recorder, and the tests assert the waits it was
+asked for instead of timing anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import tenacity
+
+from langchain_hfserverless import _transport
+from langchain_hfserverless._transport import (
+    ROUTER_CHAT_URL,
+    Route,
+    RouterTransport,
+    StreamMeta,
+    chat_completions_url,
+    is_hf_url,
+    split_model,
+)
+from langchain_hfserverless.errors import (
+    HFServerlessAPIError,
+    HFServerlessAuthenticationError,
+    HFServerlessConnectionError,
+    HFServerlessContextOverflowError,
+    HFServerlessError,
+    HFServerlessInvalidRequestError,
+    HFServerlessNotFoundError,
+    HFServerlessRateLimitError,
+    HFServerlessTimeoutError,
+)
+from tests.loopback import LoopbackServer, sse
+
+TOKEN = "hf_explicitSECRETtoken0123456789"
+AMBIENT = "hf_ambientSECRETtoken9876543210"
+MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+CHAT_PATH = "/v1/chat/completions"
+OK_BODY = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "model": "llama3.1-8b",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+}
+DELTA = {"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "yo"}}]}
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every wait the retry loop asked for (sync and async); nothing really sleeps."""
+    asked: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        asked.append(seconds)
+
+    async def asleep(seconds: float) -> None:
+        asked.append(seconds)
+
+    monkeypatch.setattr(_transport, "Retrying", functools.partial(tenacity.Retrying, sleep=sleep))
+    monkeypatch.setattr(_transport, "AsyncRetrying", functools.partial(tenacity.AsyncRetrying, sleep=asleep))
+    return asked
+
+
+def make(server: LoopbackServer, **kwargs: Any) -> RouterTransport:
+    kwargs.setdefault("api_key", TOKEN)
+    kwargs.setdefault("timeout", 10)
+    return RouterTransport(base_url=server.url, **kwargs)
+
+
+def _route(transport: RouterTransport) -> Route:
+    return transport.chat_route(MODEL)
+
+
+# ---------------------------------------- retries
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers"),
+    [
+        (429, {"error": "Rate limit reached"}, {"Retry-After": "0"}),
+        (502, b"Bad Gateway", {"content-type": "text/plain"}),
+        (503, {"error": "Model X is currently loading", "estimated_time": 0.01}, {}),
+        (503, {"error": "overloaded"}, {}),
+        (504, b"Gateway Timeout", {"content-type": "text/plain"}),
+    ],
+)
+def test_retryable_status_then_success(
+    server: LoopbackServer, waits: list[float], status: int, body: Any, headers: dict[str, str]
+) -> None:
+    server.reply(status, body, headers)
+    server.reply(status, body, headers)
+    server.reply(200, OK_BODY)
+    transport = make(server, max_retries=2)
+    reply = transport.post(_route(transport), {"messages": []})
+    assert reply.json()["choices"][0]["message"]["content"] == "hi"
+    assert len(server.requests) == 3
+    assert len(waits) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (429, HFServerlessRateLimitError),
+        (502, HFServerlessAPIError),
+        (503, HFServerlessAPIError),
+        (504, HFServerlessAPIError),
+    ],
+)
+def test_retries_spent_then_typed_error(
+    server: LoopbackServer, waits: list[float], status: int, cls: type[HFServerlessError]
+) -> None:
+    server.default = None
+    for _ in range(4):
+        server.reply(status, {"error": f"failure {status}"}, {"Retry-After": "0"})
+    transport = make(server, max_retries=3)
+    with pytest.raises(cls) as info:
+        transport.post(_route(transport), {"messages": []})
+    assert info.value.status_code == status
+    assert f"failure {status}" in str(info.value)
+    assert len(server.requests) == 4  # 1 attempt + 3 retries
+    assert waits == [0.0, 0.0, 0.0]
+
+
+def test_max_retries_zero_means_one_attempt(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(503, {"error": "overloaded"})
+    transport = make(server, max_retries=0)
+    with pytest.raises(HFServerlessAPIError):
+        transport.post(_route(transport), {})
+    assert len(server.requests) == 1
+    assert waits == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls"),
+    [
+        (400, {"error": ["Error in `parameters`"]}, HFServerlessInvalidRequestError),
+        (401, {"error": "Invalid username or password."}, HFServerlessAuthenticationError),
+        (404, b"Not Found", HFServerlessNotFoundError),
+        (422, {"error": "Input validation error: bad", "error_type": "validation"}, HFServerlessInvalidRequestError),
+        (
+            422,
+            {
+                "error": "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096",
+                "error_type": "validation",
+            },
+            HFServerlessContextOverflowError,
+        ),
+    ],
+)
+def test_client_errors_are_never_retried(
+    server: LoopbackServer, waits: list[float], status: int, body: Any, cls: type[HFServerlessError]
+) -> None:
+    server.reply(status, body, {"Retry-After": "0"})
+    server.reply(200, OK_BODY)
+    transport = make(server, max_retries=3)
+    with pytest.raises(cls) as info:
+        transport.post(_route(transport), {})
+    assert info.value.status_code == status
+    assert len(server.requests) == 1
+    assert waits == []
+
+
+def test_connection_resets_are_retried(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(reset=True)
+    server.reply(reset=True)
+    server.reply(200, OK_BODY)
+    transport = make(server, max_retries=2)
+    assert transport.post(_route(transport), {}).json()["id"] == "chatcmpl-1"
+    assert len(server.requests) == 3
+    assert len(waits) == 2
+
+
+def test_connection_resets_until_retries_are_spent(server: LoopbackServer, waits: list[float]) -> None:
+    for _ in range(3):
+        server.reply(reset=True)
+    transport = make(server, max_retries=2)
+    with pytest.raises(HFServerlessConnectionError) as info:
+        transport.post(_route(transport), {})
+    assert len(server.requests) == 3
+    assert MODEL in str(info.value)
+
+
+def test_retry_after_is_honoured(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(429, {"error": "slow down"}, {"Retry-After": "7"})
+    server.reply(429, {"error": "slow down"}, {"Retry-After": "2.5"})
+    server.reply(200, OK_BODY)
+    transport = make(server, max_retries=2)
+    transport.post(_route(transport), {})
+    assert waits == [7.0, 2.5]
+
+
+def test_retry_after_is_capped(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(429, {"error": "slow down"}, {"Retry-After": "3600"})
+    server.reply(200, OK_BODY)
+    transport = make(server, max_retries=1)
+    transport.post(_route(transport), {})
+    assert waits == [60.0]
+
+
+def test_estimated_time_of_a_loading_model_is_the_wait(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(503, {"error": "Model X is currently loading", "estimated_time": 20.0})
+    server.reply(200, OK_BODY)
+    transport = make(server, max_retries=1)
+    transport.post(_route(transport), {})
+    assert waits == [20.0]
+
+
+def test_backoff_without_retry_after_grows_within_bounds(server: LoopbackServer, waits: list[float]) -> None:
+    for _ in range(3):
+        server.reply(502, b"Bad Gateway")
+    server.reply(200, OK_BODY)
+    transport = make(server, max_retries=3, retry_initial_wait=0.5, retry_max_wait=8.0)
+    transport.post(_route(transport), {})
+    assert len(waits) == 3
+    # exponential base 0.5, 1, 2 plus jitter of at most the initial wait
+    for wait, base in zip(waits, (0.5, 1.0, 2.0), strict=True):
+        assert base <= wait <= base + 0.5
+
+
+def test_retries_are_logged_without_the_token(
+    server: LoopbackServer, waits: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    server.reply(503, {"error": "overloaded"})
+    server.reply(200, OK_BODY)
+    transport = make(server, max_retries=1)
+    with caplog.at_level(logging.DEBUG, logger="langchain_hfserverless"):
+        transport.post(_route(transport), {})
+    assert "Retrying after attempt 1" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+async def test_async_post_retries(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(429, {"error": "x"}, {"Retry-After": "0"})
+    server.reply(reset=True)
+    server.reply(200, OK_BODY)
+    transport = make(server, max_retries=2)
+    try:
+        reply = await transport.apost(_route(transport), {})
+    finally:
+        await transport.aclose()
+    assert reply.json()["id"] == "chatcmpl-1"
+    assert len(server.requests) == 3
+    assert waits[0] == 0.0 and len(waits) == 2
+
+
+async def test_async_post_never_retries_404(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(404, b"Not Found", {"content-type": "text/plain"})
+    transport = make(server, max_retries=2)
+    try:
+        with pytest.raises(HFServerlessNotFoundError):
+            await transport.apost(_route(transport), {})
+    finally:
+        await transport.aclose()
+    assert len(server.requests) == 1
+
+
+# ---------------------------------------- headers
+
+
+def test_optional_headers(server: LoopbackServer) -> None:
+    server.reply(200, OK_BODY)
+    transport = make(server, use_cache=False, wait_for_model=True, bill_to="my-org", default_headers={"X-Trace": "abc"})
+    transport.post(_route(transport), {"model": MODEL})
+    seen = {k.lower(): v for k, v in server.requests[0].headers.items()}
+    assert seen["x-use-cache"] == "false"
+    assert seen["x-wait-for-model"] == "true"
+    assert seen["x-hf-bill-to"] == "my-org"
+    assert seen["x-trace"] == "abc"
+    assert seen["content-type"] == "application/json"
+    assert seen["authorization"] == f"Bearer {TOKEN}"
+    assert seen["user-agent"].startswith("langchain-hfserverless/")
+
+
+def test_optional_headers_absent_unless_set(server: LoopbackServer) -> None:
+    server.reply(200, OK_BODY)
+    transport = make(server)
+    transport.post(_route(transport), {})
+    seen = {k.lower() for k in server.requests[0].headers}
+    assert not seen & {"x-use-cache", "x-wait-for-model", "x-hf-bill-to"}
+
+
+def test_use_cache_true_and_wait_for_model_false(server: LoopbackServer) -> None:
+    server.reply(200, OK_BODY)
+    transport = make(server, use_cache=True, wait_for_model=False)
+    transport.post(_route(transport), {})
+    seen = {k.lower(): v for k, v in server.requests[0].headers.items()}
+    assert seen["x-use-cache"] == "true" and seen["x-wait-for-model"] == "false"
+
+
+def test_body_is_sent_as_given(server: LoopbackServer) -> None:
+    server.reply(200, OK_BODY)
+    transport = make(server)
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "héllo"}], "max_tokens": 5}
+    transport.post(_route(transport), body)
+    assert server.requests[0].method == "POST"
+    assert server.requests[0].json() == body
+
+
+# ---------------------------------------- auth hygiene
+
+
+def test_explicit_key_goes_to_loopback_ambient_token_does_not(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", AMBIENT)
+    server.reply(200, OK_BODY)
+    server.reply(200, OK_BODY)
+
+    explicit = make(server, api_key=TOKEN)
+    explicit.post(_route(explicit), {})
+    ambient_only = make(server, api_key=None)
+    ambient_only.post(_route(ambient_only), {})
+
+    first = {k.lower(): v for k, v in server.requests[0].headers.items()}
+    second = {k.lower(): v for k, v in server.requests[1].headers.items()}
+    assert first["authorization"] == f"Bearer {TOKEN}"
+    assert "authorization" not in second
+    assert AMBIENT not in str(server.requests[1].headers)
+
+
+def test_ambient_token_goes_to_the_router(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", AMBIENT)
+    route = RouterTransport().chat_route(f"{MODEL}:cerebras")
+    assert route.headers["authorization"] == f"Bearer {AMBIENT}"
+
+
+def test_ambient_token_goes_to_a_hugging_face_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", AMBIENT)
+    route = RouterTransport(base_url="https://xyz.us-east-1.aws.endpoints.huggingface.cloud").chat_route(None)
+    assert route.headers["authorization"] == f"Bearer {AMBIENT}"
+    assert route.url == "https://xyz.us-east-1.aws.endpoints.huggingface.cloud/v1/chat/completions"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://router.huggingface.co/v1", True),
+        ("https://huggingface.co/api", True),
+        ("https://abc.endpoints.huggingface.cloud", True),
+        ("https://hf.co/x", True),
+        ("http://127.0.0.1:8080", False),
+        ("https://api.together.xyz", False),
+        ("https://huggingface.co.evil.example", False),
+        ("https://evilhuggingface.co", False),
+    ],
+)
+def test_is_hf_url(url: str, expected: bool) -> None:
+    assert is_hf_url(url) is expected
+
+
+def test_token_never_in_repr_or_errors(
+    server: LoopbackServer, waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", AMBIENT)
+    transport = make(server, max_retries=0, timeout=5)
+    route = _route(transport)
+    assert TOKEN not in repr(transport) and TOKEN not in str(transport)
+    assert TOKEN not in repr(route)
+
+    errors: list[BaseException] = []
+    for status, body in [
+        (401, {"error": "Invalid username or password."}),
+        (500, {"error": "boom"}),
+        (422, b"Failed to deserialize the JSON body"),
+    ]:
+        server.reply(status, body)
+        with pytest.raises(HFServerlessError) as info:
+            transport.post(route, {})
+        errors.append(info.value)
+    server.reply(reset=True)
+    with pytest.raises(HFServerlessConnectionError) as conn:
+        transport.post(route, {})
+    errors.append(conn.value)
+    server.reply(200, sse({"error": "Input validation error: x", "error_type": "validation"}))
+    with pytest.raises(HFServerlessInvalidRequestError) as in_stream:
+        list(transport.stream(route, {"stream": True}))
+    errors.append(in_stream.value)
+    with pytest.raises(HFServerlessAuthenticationError) as no_token:
+        monkeypatch.delenv("HF_TOKEN")
+        RouterTransport().chat_route(MODEL)
+    errors.append(no_token.value)
+
+    for error in errors:
+        chain: BaseException | None = error
+        while chain is not None:
+            for text in (str(chain), repr(chain)):
+                assert TOKEN not in text and AMBIENT not in text
+            chain = chain.__cause__ or chain.__context__
+
+
+# ---------------------------------------- base_url forms
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/v1", "/v1/", "/v1/chat/completions", "/v1/chat/completions/"])
+def test_every_base_url_form_hits_chat_completions(server: LoopbackServer, suffix: str) -> None:
+    server.reply(200, OK_BODY)
+    transport = RouterTransport(base_url=server.url + suffix, api_key=TOKEN)
+    transport.post(transport.chat_route("tgi"), {})
+    assert server.requests[0].path == CHAT_PATH
+
+
+def test_chat_completions_url_keeps_a_path_prefix() -> None:
+    assert chat_completions_url("https://host/proxy/") == "https://host/proxy/v1/chat/completions"
+
+
+def test_base_url_route_needs_no_model_and_no_token() -> None:
+    route = RouterTransport(base_url="http://127.0.0.1:9/v1").chat_route(None)
+    assert route.model is None
+    assert "authorization" not in route.headers
+    assert route.provider == "127.0.0.1:9"
+
+
+# ---------------------------------------- routing
+
+
+@pytest.fixture
+def no_hub(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records every Hub mapping look-up; a test that must make none asserts the list stays empty."""
+    looked_up: list[str] = []
+
+    def fetch(model: str) -> list[Any]:
+        looked_up.append(model)
+        raise AssertionError(f"unexpected Hub request for {model}")
+
+    monkeypatch.setattr("huggingface_hub.inference._providers._common._fetch_inference_provider_mapping", fetch)
+    return looked_up
+
+
+@pytest.mark.parametrize(
+    ("model", "provider", "label"),
+    [
+        (f"{MODEL}:cerebras", "auto", "cerebras"),
+        (f"{MODEL}:fastest", "auto", "fastest"),
+        (f"{MODEL}:cheapest", "auto", "cheapest"),
+        (MODEL, "auto", "auto"),
+        (f"{MODEL}:together", "together", "together"),
+    ],
+)
+def test_router_routes_need_no_hub_request(no_hub: list[str], model: str, provider: str, label: str) -> None:
+    route = RouterTransport(api_key=TOKEN, provider=provider).chat_route(model)
+    assert route.url == ROUTER_CHAT_URL == "https://router.huggingface.co/v1/chat/completions"
+    assert route.model == model  # sent as given: the router reads the suffix
+    assert route.provider == label
+    assert route.headers["authorization"] == f"Bearer {TOKEN}"
+    assert no_hub == []
+
+
+def test_explicit_provider_uses_huggingface_hub_mapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub.hf_api import InferenceProviderMapping
+
+    looked_up: list[str] = []
+
+    def fetch(model: str) -> list[InferenceProviderMapping]:
+        looked_up.append(model)
+        return [
+            InferenceProviderMapping(
+                provider="novita",
+                hf_model_id=model,
+                providerId="meta-llama/llama-3.1-8b-instruct",
+                status="live",
+                task="conversational",
+            ),
+            InferenceProviderMapping(
+                provider="together",
+                hf_model_id=model,
+                providerId="meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",
+                status="live",
+                task="conversational",
+            ),
+        ]
+
+    monkeypatch.setattr("huggingface_hub.inference._providers._common._fetch_inference_provider_mapping", fetch)
+    transport = RouterTransport(api_key=TOKEN, provider="together", bill_to="my-org")
+    route = transport.chat_route(MODEL)
+    assert route.url == "https://router.huggingface.co/together/v1/chat/completions"
+    assert route.model == "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo"
+    assert route.provider == "together"
+    assert route.headers["authorization"] == f"Bearer {TOKEN}"
+    assert route.headers["X-HF-Bill-To"] == "my-org"
+    assert looked_up == [MODEL]
+    assert transport.chat_route(MODEL) is route  # cached: one mapping look-up per model
+    assert looked_up == [MODEL]
+
+
+def test_explicit_provider_that_does_not_serve_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        "huggingface_hub.inference._providers._common._fetch_inference_provider_mapping", lambda model: []
+    )
+    with pytest.raises(HFServerlessNotFoundError, match=r"not supported by provider together"):
+        RouterTransport(api_key=TOKEN, provider="together").chat_route(MODEL)
+
+
+@pytest.mark.parametrize("suffix", ["nebius", "fastest"])
+def test_conflicting_suffix_and_provider_raise(no_hub: list[str], suffix: str) -> None:
+    with pytest.raises(HFServerlessInvalidRequestError, match="keep one"):
+        RouterTransport(api_key=TOKEN, provider="together").chat_route(f"{MODEL}:{suffix}")
+
+
+def test_missing_token_for_the_router_says_what_to_do(no_hub: list[str]) -> None:
+    with pytest.raises(HFServerlessAuthenticationError) as info:
+        RouterTransport().chat_route(MODEL)
+    text = str(info.value)
+    assert "api_key" in text and "HF_TOKEN" in text and "hf auth login" in text
+    assert MODEL in text
+
+
+def test_no_model_and_no_base_url_is_a_clear_error() -> None:
+    with pytest.raises(HFServerlessInvalidRequestError, match="model id is required"):
+        RouterTransport(api_key=TOKEN).chat_route(None)
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("org/model:provider", ("org/model", "provider")),
+        ("org/model", ("org/model", None)),
+        ("model:fastest", ("model", "fastest")),
+        (":x", (":x", None)),
+        ("org/model:", ("org/model:", None)),
+    ],
+)
+def test_split_model(model: str, expected: tuple[str, str | None]) -> None:
+    assert split_model(model) == expected
+
+
+# ---------------------------------------- streams
+
+
+def test_stream_yields_events_and_headers(server: LoopbackServer) -> None:
+    server.reply(200, sse(DELTA, DELTA), {"X-Inference-Provider": "cerebras", "X-Request-Id": "r-1"})
+    transport = make(server)
+    meta = StreamMeta()
+    events = list(transport.stream(_route(transport), {"stream": True}, meta))
+    assert events == [DELTA, DELTA]
+    assert meta.headers["x-inference-provider"] == "cerebras"
+    assert server.requests[0].json() == {"stream": True}
+
+
+def test_stream_without_done_and_without_space(server: LoopbackServer) -> None:
+    server.reply(200, sse(DELTA, DELTA, DELTA, done=False, space=False))
+    transport = make(server)
+    assert len(list(transport.stream(_route(transport), {}))) == 3
+
+
+def test_stream_stops_at_done(server: LoopbackServer) -> None:
+    server.reply(200, [*sse(DELTA), b'data: {"after": "done"}\n\n'])
+    transport = make(server)
+    assert list(transport.stream(_route(transport), {})) == [DELTA]
+
+
+def test_stream_event_split_across_network_pieces(server: LoopbackServer) -> None:
+    whole = b"".join(sse(DELTA))
+    pieces = [whole[i : i + 7] for i in range(0, len(whole), 7)]
+    server.reply(200, pieces)
+    transport = make(server)
+    assert list(transport.stream(_route(transport), {})) == [DELTA]
+
+
+def test_in_stream_error_event_raises(server: LoopbackServer) -> None:
+    server.reply(200, sse(DELTA, {"error": "Input validation error: `top_p` must be > 0", "error_type": "validation"}))
+    transport = make(server)
+    seen = []
+    with pytest.raises(HFServerlessInvalidRequestError) as info:
+        for event in transport.stream(_route(transport), {}):
+            seen.append(event)
+    assert seen == [DELTA]
+    assert "top_p" in str(info.value) and "inside the stream" in str(info.value)
+
+
+def test_in_stream_generation_error_is_an_api_error(server: LoopbackServer) -> None:
+    server.reply(200, sse({"error": "Request failed during generation: Server error: CUDA out of memory"}))
+    transport = make(server)
+    with pytest.raises(HFServerlessAPIError, match="CUDA out of memory"):
+        list(transport.stream(_route(transport), {}))
+
+
+def test_truncated_last_event_raises_a_typed_error(server: LoopbackServer) -> None:
+    server.reply(200, [*sse(DELTA, done=False), b'data: {"id": "c", "choices": [{"delta": {"cont'])
+    transport = make(server)
+    with pytest.raises(HFServerlessAPIError, match="broke off"):
+        list(transport.stream(_route(transport), {}))
+
+
+@pytest.fixture
+def cut_server() -> Iterator[str]:
+    """A raw HTTP server that starts a chunked SSE answer, sends one event, then drops the connection."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(10)
+
+    def serve_once() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            event = b"data: " + b'{"id": "c", "choices": [{"index": 0, "delta": {"content": "yo"}}]}' + b"\n\n"
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                + f"{len(event):x}\r\n".encode()
+                + event
+                + b"\r\n"
+                + b'40\r\ndata: {"id": "c", "cho'  # a chunk announced longer than what is sent
+            )
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+        thread.join(timeout=10)
+
+
+def test_stream_cut_mid_way_raises_a_typed_error(cut_server: str, waits: list[float]) -> None:
+    transport = RouterTransport(base_url=cut_server, api_key=TOKEN, timeout=10, max_retries=2)
+    seen = []
+    with pytest.raises(HFServerlessError) as info:
+        for event in transport.stream(transport.chat_route("m"), {}):
+            seen.append(event)
+    assert isinstance(info.value, HFServerlessConnectionError)
+    assert "broke off" in str(info.value) and "incomplete chunked read" in str(info.value)
+    assert seen == [{"id": "c", "choices": [{"index": 0, "delta": {"content": "yo"}}]}]
+    assert waits == []  # nothing is retried once events were handed out
+
+
+async def test_async_stream_cut_mid_way_raises_a_typed_error(cut_server: str) -> None:
+    transport = RouterTransport(base_url=cut_server, api_key=TOKEN, timeout=10, max_retries=0)
+    seen = []
+    try:
+        with pytest.raises(HFServerlessConnectionError, match="broke off"):
+            async for event in transport.astream(transport.chat_route("m"), {}):
+                seen.append(event)
+    finally:
+        await transport.aclose()
+    assert len(seen) == 1
+
+
+def test_json_answer_to_a_stream_request_still_yields(server: LoopbackServer) -> None:
+    server.reply(200, OK_BODY)
+    transport = make(server)
+    assert list(transport.stream(_route(transport), {"stream": True})) == [OK_BODY]
+
+
+def test_json_error_answer_to_a_stream_request_raises(server: LoopbackServer) -> None:
+    server.reply(200, {"error": "Template error: unknown role", "error_type": "template_error"})
+    transport = make(server)
+    with pytest.raises(HFServerlessInvalidRequestError, match="Template error"):
+        list(transport.stream(_route(transport), {}))
+
+
+def test_stream_retries_before_the_first_event(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(503, {"error": "Model X is currently loading", "estimated_time": 0.5})
+    server.reply(429, {"error": "busy"}, {"Retry-After": "0"})
+    server.reply(200, sse(DELTA))
+    transport = make(server, max_retries=2)
+    assert list(transport.stream(_route(transport), {})) == [DELTA]
+    assert len(server.requests) == 3
+    assert waits == [0.5, 0.0]
+
+
+def test_stream_never_retries_a_400(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(400, {"error": {"message": "bad request", "type": "invalid_request_error"}})
+    transport = make(server, max_retries=2)
+    with pytest.raises(HFServerlessInvalidRequestError, match="bad request"):
+        list(transport.stream(_route(transport), {}))
+    assert len(server.requests) == 1
+
+
+async def test_async_stream(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(502, b"Bad Gateway")
+    server.reply(200, sse(DELTA, DELTA, done=False), {"x-inference-provider": "together"})
+    transport = make(server, max_retries=1)
+    meta = StreamMeta()
+    try:
+        events = [e async for e in transport.astream(_route(transport), {}, meta)]
+    finally:
+        await transport.aclose()
+    assert events == [DELTA, DELTA]
+    assert meta.headers["x-inference-provider"] == "together"
+    assert len(server.requests) == 2
+
+
+async def test_async_in_stream_error(server: LoopbackServer) -> None:
+    server.reply(200, sse({"error": "Input validation error: x", "error_type": "validation"}))
+    transport = make(server)
+    try:
+        with pytest.raises(HFServerlessInvalidRequestError):
+            _ = [e async for e in transport.astream(_route(transport), {})]
+    finally:
+        await transport.aclose()
+
+
+async def test_async_json_answer_to_stream_request(server: LoopbackServer) -> None:
+    server.reply(200, OK_BODY)
+    transport = make(server)
+    try:
+        assert [e async for e in transport.astream(_route(transport), {})] == [OK_BODY]
+    finally:
+        await transport.aclose()
+
+
+# ---------------------------------------- timeouts
+
+
+def test_timeout_is_a_typed_error(server: LoopbackServer, waits: list[float]) -> None:
+    server.reply(200, OK_BODY, delay=1.0)
+    transport = make(server, timeout=0.1, max_retries=2)
+    with pytest.raises(HFServerlessTimeoutError) as info:
+        transport.post(_route(transport), {})
+    assert "timeout=0.1" in str(info.value)
+    assert MODEL in str(info.value)
+    assert TOKEN not in str(info.value)
+
+
+async def test_async_timeout_is_a_typed_error(server: LoopbackServer) -> None:
+    server.reply(200, OK_BODY, delay=1.0)
+    transport = make(server, timeout=0.1, max_retries=0)
+    try:
+        with pytest.raises(HFServerlessTimeoutError):
+            await transport.apost(_route(transport), {})
+    finally:
+        await transport.aclose()
+
+
+def test_stream_stalling_between_events_is_a_timeout(server: LoopbackServer) -> None:
+    server.reply(200, sse(DELTA, DELTA), piece_delay=1.0)
+    transport = make(server, timeout=0.1, max_retries=0)
+    with pytest.raises(HFServerlessTimeoutError):
+        list(transport.stream(_route(transport), {}))
+
+
+def test_unreachable_server_is_a_connection_error(waits: list[float]) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    transport = RouterTransport(base_url=f"http://127.0.0.1:{port}", api_key=TOKEN, max_retries=1, timeout=5)
+    with pytest.raises(HFServerlessConnectionError, match="Could not reach"):
+        transport.post(transport.chat_route("m"), {})
+    assert len(waits) == 1  # connection failures are retried
