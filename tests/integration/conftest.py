@@ -1,0 +1,50 @@
+"""VCR settings for the standard integration suite: strict matching on hand-built router cassettes.
+
+Cassettes live in the top-level ``cassettes/`` (see ``tests/conftest.py``), one folder per test class and
+one file per test: ``cassettes/TestChatHFServerlessStandard/test_invoke.yaml``. Parametrized variants of a
+test send the same requests, so they share the file of the test they belong to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_SECRET_HEADERS = ["authorization", "x-api-key", "api-key", "cookie", "set-cookie"]
+# Tests that replay their cassette many times in one run (pytest-benchmark rounds).
+_REPEATED_PLAYBACK = frozenset({"test_stream_time"})
+
+
+@pytest.fixture
+def vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Replay only: a request whose method, URL or JSON body differs from the cassette fails the test."""
+    return {
+        "filter_headers": [(h, None) for h in _SECRET_HEADERS],
+        "record_mode": "none",
+        "match_on": ["method", "uri", "body"],
+        "decode_compressed_response": True,
+        "allow_playback_repeats": request.node.originalname in _REPEATED_PLAYBACK,
+    }
+
+
+@pytest.fixture
+def default_cassette_name(request: pytest.FixtureRequest) -> str:
+    """``<TestClass>/<test name>``, without the parametrization id; ``@pytest.mark.default_cassette`` wins."""
+    marker = request.node.get_closest_marker("default_cassette")
+    if marker is not None:
+        return str(marker.args[0])
+    name = request.node.originalname
+    return f"{request.cls.__name__}/{name}" if request.cls is not None else name
+
+
+@pytest.fixture(autouse=True)
+def _cassette_fully_played(vcr: Any) -> Iterator[None]:
+    """A cassette holds exactly the traffic its test makes: an interaction never replayed fails the test."""
+    yield
+    if vcr is None:
+        return
+    unplayed = [request.body for i, (request, _) in enumerate(vcr.data) if not vcr.play_counts[i]]
+    if unplayed:
+        pytest.fail(f"{len(unplayed)} cassette request(s) were never sent, first: {unplayed[0]!r}")
