@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput
@@ -15,18 +16,27 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from langchain_hfserverless._transport import Reply, Route, RouterTransport, StreamMeta
+from langchain_hfserverless._transport import _ROUTING_SUFFIXES, Reply, Route, RouterTransport, StreamMeta, split_model
 from langchain_hfserverless._wire.errors import error_from_event
+from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan
 from langchain_hfserverless._wire.messages import to_wire_messages
-from langchain_hfserverless._wire.responses import chat_result_from_wire
+from langchain_hfserverless._wire.response_format import (
+    JSON_OBJECT_FORMAT,
+    METHODS,
+    Dialect,
+    json_schema_format,
+    structured_output_parser,
+    to_dialect,
+)
+from langchain_hfserverless._wire.responses import chat_result_from_wire, header
 from langchain_hfserverless._wire.sse import is_error_event
 from langchain_hfserverless._wire.stream import ChatStreamState
 from langchain_hfserverless._wire.tools import tool_choice_to_wire, tools_to_wire
-from langchain_hfserverless.errors import HFServerlessAPIError
+from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessError
 
 # Model fields that are chat-completions body keys, sent only when the user set them.
 _BODY_FIELDS = (
@@ -50,6 +60,8 @@ class ChatHFServerless(BaseChatModel):
     (``response_format``, ``tool_prompt``, provider extras) as given. Answers from every provider dialect come
     back the same way: content, ``tool_calls``, reasoning in ``additional_kwargs["reasoning_content"]``, the final
     ``usage_metadata``, and ``response_metadata["inference_provider"]`` naming who served the request.
+    ``bind_tools`` takes any number of tools; ``with_structured_output`` parses answers into a schema; with
+    ``fallback_providers`` a call the first provider cannot serve goes on to the next.
 
     Example:
         .. code-block:: python
@@ -62,7 +74,7 @@ class ChatHFServerless(BaseChatModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    model: str | None = Field(default=None, alias="model_name")
+    model: str | None = Field(default=None, validation_alias=AliasChoices("model", "model_name"))
     """Hub model id; may end in ``:provider``, ``:fastest`` or ``:cheapest``. Optional with ``base_url``."""
     provider: str = "auto"
     """``"auto"`` lets the router choose (your preference order on hf.co); or a provider name."""
@@ -77,7 +89,9 @@ class ChatHFServerless(BaseChatModel):
     max_tokens: int | None = None
     top_p: float | None = None
     seed: int | None = None
-    stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
+    stop: list[str] | str | None = Field(
+        default=None, validation_alias=AliasChoices("stop", "stop_sequences")
+    )
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     logprobs: bool | None = None
@@ -99,8 +113,21 @@ class ChatHFServerless(BaseChatModel):
     """``False`` sends ``x-use-cache: false``."""
     wait_for_model: bool | None = None
     """``True`` sends ``x-wait-for-model: true``: hold while a cold model loads instead of a 503."""
+    fallback_providers: list[str] | None = None
+    """Providers to ask, in order, when the first cannot serve the call: it rejects what the request asks for
+    (tools, ``tool_choice``, ``response_format``: a 400/422 saying "not supported"), has no credit left (402),
+    does not serve the model (404), or still fails after retries (429, 5xx, unreachable). Each is asked through
+    the router as ``model:provider``; ``response_metadata["inference_provider"]`` names who answered. A stream
+    falls back only before its first chunk. When all fail, the last error is raised, listing every provider
+    tried and why. Auth errors and other bad requests are raised at once. Router only (not with ``base_url``)."""
+    response_format_dialect: Literal["auto", "openai", "tgi"] = "auto"
+    """How a ``response_format`` goes out. ``"openai"``: ``{"type": "json_schema", "json_schema": {...}}`` as
+    the router, vLLM and recent TGI read it. ``"tgi"``: TGI's grammar form ``{"type": "json", "value": schema}``
+    (``json_object`` becomes the grammar of any object). ``"auto"``: OpenAI form; a ``base_url`` server that
+    rejects it as TGI does ("unknown variant `json_schema`") gets the grammar form, re-sent once and kept."""
 
     _transport_instance: RouterTransport | None = PrivateAttr(default=None)
+    _tgi_grammar_seen: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
     def _check_target(self) -> ChatHFServerless:
@@ -108,6 +135,15 @@ class ChatHFServerless(BaseChatModel):
             raise ValueError("ChatHFServerless needs model= (a Hub model id) or base_url= (your own server).")
         if self.streaming and self.disable_streaming is True:
             raise ValueError("streaming=True contradicts disable_streaming=True: keep one.")
+        if self.fallback_providers:
+            if self.base_url:
+                raise ValueError(
+                    "fallback_providers needs the Hugging Face router, but base_url points to your own server: "
+                    "remove one of them."
+                )
+            bad = [p for p in self.fallback_providers if not isinstance(p, str) or not p.strip() or ":" in p]
+            if bad:
+                raise ValueError(f"fallback_providers must be provider names such as 'together', got {bad!r}.")
         return self
 
     # ------------------------------------------------------------------ LangChain plumbing
@@ -134,10 +170,12 @@ class ChatHFServerless(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        params = {"model": self.model, "provider": self.provider, "base_url": self.base_url}
+        params: dict[str, Any] = {"model": self.model, "provider": self.provider, "base_url": self.base_url}
         params.update({name: getattr(self, name) for name in _BODY_FIELDS})
         params["stop"] = self.stop
         params["model_kwargs"] = self.model_kwargs
+        params["fallback_providers"] = self.fallback_providers
+        params["response_format_dialect"] = self.response_format_dialect
         return params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -152,9 +190,9 @@ class ChatHFServerless(BaseChatModel):
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
         if max_tokens is not None:
             params["ls_max_tokens"] = max_tokens
-        stop = stop or kwargs.get("stop") or self.stop
-        if stop:
-            params["ls_stop"] = [stop] if isinstance(stop, str) else list(stop)
+        ls_stop = stop or kwargs.get("stop") or self.stop
+        if ls_stop:
+            params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else list(ls_stop)
         return params
 
     # ------------------------------------------------------------------ request building
@@ -176,11 +214,17 @@ class ChatHFServerless(BaseChatModel):
         return self._transport_instance
 
     def _request(
-        self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, **kwargs: Any
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        *,
+        stream: bool,
+        attempt: Attempt | None = None,
+        **kwargs: Any,
     ) -> tuple[Route, dict[str, Any]]:
         """Route and body: model and messages first, then only what the user set, call-time keys last."""
         model = kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model
-        route = self._transport.chat_route(model)
+        route = self._route(model, attempt)
         body: dict[str, Any] = {}
         if route.model:
             body["model"] = route.model
@@ -194,24 +238,64 @@ class ChatHFServerless(BaseChatModel):
             body["stop"] = [stop_value] if isinstance(stop_value, str) else list(stop_value)
         body.update(self.model_kwargs)
         body.update({k: v for k, v in kwargs.items() if v is not None and k not in _CALL_ONLY})
+        if "response_format" in body:
+            body["response_format"] = to_dialect(body["response_format"], self._dialect(attempt))
         body["stream"] = stream
         if stream and self.stream_usage and "stream_options" not in body:
             body["stream_options"] = {"include_usage": True}
         return route, body
 
-    @staticmethod
-    def _result(reply: Reply, route: Route) -> ChatResult:
+    def _result(self, reply: Reply, route: Route) -> ChatResult:
         data = reply.json()
         if is_error_event(data):
             raise error_from_event(data, model=route.model, provider=route.provider)
         try:
-            return chat_result_from_wire(data, reply.headers)
+            return chat_result_from_wire(data, self._served_headers(reply.headers, route))
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             raise HFServerlessAPIError(
                 f"Unreadable answer from model {route.model!r} via {route.provider!r}: {exc}",
                 model=route.model,
                 provider=route.provider,
             ) from None
+
+    # ------------------------------------------------------------------ provider fallback and dialects
+
+    def _route(self, model: str | None, attempt: Attempt | None) -> Route:
+        """The configured route, or the router's ``model:provider`` route of a fallback attempt."""
+        if attempt is None or attempt.provider is None:
+            return self._transport.chat_route(model)
+        bare, _ = split_model(model or "")
+        target = bare if attempt.provider == "auto" else f"{bare}:{attempt.provider}"
+        return self._transport.chat_route(target, provider="auto")
+
+    def _dialect(self, attempt: Attempt | None = None) -> Dialect:
+        if self.response_format_dialect != "auto":
+            return self.response_format_dialect
+        grammar = self._tgi_grammar_seen or (attempt is not None and attempt.grammar)
+        return "tgi" if grammar else "openai"
+
+    def _plan(self) -> FallbackPlan:
+        """The attempts of one call; the shared policy in ``_wire.fallback`` decides when to go on."""
+        learn = self.base_url is not None and self.response_format_dialect == "auto" and not self._tgi_grammar_seen
+        return FallbackPlan(self._fallbacks(), learn_grammar=learn)
+
+    def _fallbacks(self) -> list[str]:
+        """``fallback_providers`` in order, without repeats or the provider the call starts with."""
+        names = dict.fromkeys(name.strip() for name in self.fallback_providers or ())
+        names.pop(split_model(self.model or "")[1] or self.provider, None)
+        return list(names)
+
+    def _succeeded(self, attempt: Attempt) -> None:
+        if attempt.grammar:
+            self._tgi_grammar_seen = True  # this server reads only TGI grammar: send it directly from now on
+
+    def _served_headers(self, headers: Mapping[str, str], route: Route) -> Mapping[str, str]:
+        """Answer headers, with the provider we routed to when the router did not name one."""
+        if self.base_url or route.provider in ("auto", *_ROUTING_SUFFIXES):
+            return headers
+        if header(headers, "x-inference-provider"):
+            return headers
+        return {**headers, "x-inference-provider": route.provider}
 
     # ------------------------------------------------------------------ calls
 
@@ -224,8 +308,17 @@ class ChatHFServerless(BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        route, body = self._request(messages, stop, stream=False, **kwargs)
-        return self._result(self._transport.post(route, body), route)
+        plan = self._plan()
+        for attempt in plan:
+            try:
+                route, body = self._request(messages, stop, stream=False, attempt=attempt, **kwargs)
+                result = self._result(self._transport.post(route, body), route)
+            except HFServerlessError as exc:
+                plan.record(attempt, exc)  # raises unless another attempt is worth making
+                continue
+            self._succeeded(attempt)
+            return result
+        raise plan.summary()
 
     async def _agenerate(
         self,
@@ -236,8 +329,17 @@ class ChatHFServerless(BaseChatModel):
     ) -> ChatResult:
         if self.streaming:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        route, body = self._request(messages, stop, stream=False, **kwargs)
-        return self._result(await self._transport.apost(route, body), route)
+        plan = self._plan()
+        for attempt in plan:
+            try:
+                route, body = self._request(messages, stop, stream=False, attempt=attempt, **kwargs)
+                result = self._result(await self._transport.apost(route, body), route)
+            except HFServerlessError as exc:
+                plan.record(attempt, exc)
+                continue
+            self._succeeded(attempt)
+            return result
+        raise plan.summary()
 
     def _stream(
         self,
@@ -246,15 +348,27 @@ class ChatHFServerless(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        route, body = self._request(messages, stop, stream=True, **kwargs)
-        state, meta = ChatStreamState(), StreamMeta()
-        for event in self._transport.stream(route, body, meta):
-            chunk = state.chunk_from_event(event)
-            if chunk is not None:
-                if run_manager:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-        yield state.final_chunk(meta.headers)
+        plan = self._plan()
+        for attempt in plan:
+            state, meta, started = ChatStreamState(), StreamMeta(), False
+            try:
+                route, body = self._request(messages, stop, stream=True, attempt=attempt, **kwargs)
+                for event in self._transport.stream(route, body, meta):
+                    chunk = state.chunk_from_event(event)
+                    if chunk is not None:
+                        started = True
+                        if run_manager:
+                            run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+            except HFServerlessError as exc:
+                if started:  # the caller already has part of this answer: never splice in another
+                    raise
+                plan.record(attempt, exc)
+                continue
+            self._succeeded(attempt)
+            yield state.final_chunk(self._served_headers(meta.headers, route))
+            return
+        raise plan.summary()
 
     async def _astream(
         self,
@@ -263,15 +377,27 @@ class ChatHFServerless(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        route, body = self._request(messages, stop, stream=True, **kwargs)
-        state, meta = ChatStreamState(), StreamMeta()
-        async for event in self._transport.astream(route, body, meta):
-            chunk = state.chunk_from_event(event)
-            if chunk is not None:
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-        yield state.final_chunk(meta.headers)
+        plan = self._plan()
+        for attempt in plan:
+            state, meta, started = ChatStreamState(), StreamMeta(), False
+            try:
+                route, body = self._request(messages, stop, stream=True, attempt=attempt, **kwargs)
+                async for event in self._transport.astream(route, body, meta):
+                    chunk = state.chunk_from_event(event)
+                    if chunk is not None:
+                        started = True
+                        if run_manager:
+                            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+            except HFServerlessError as exc:
+                if started:
+                    raise
+                plan.record(attempt, exc)
+                continue
+            self._succeeded(attempt)
+            yield state.final_chunk(self._served_headers(meta.headers, route))
+            return
+        raise plan.summary()
 
     # ------------------------------------------------------------------ tools
 
@@ -289,7 +415,8 @@ class ChatHFServerless(BaseChatModel):
         Args:
             tools: BaseTool, functions, Pydantic models, TypedDicts or OpenAI tool dicts.
             tool_choice: ``"auto"``, ``"none"``, ``"required"`` (``"any"`` means required), a tool name,
-                ``True`` (the single bound tool), or an OpenAI ``tool_choice`` dict passed through.
+                ``True`` (the single bound tool), ``False`` (``"none"``), or an OpenAI ``tool_choice`` dict
+                passed through.
             strict: ask the provider to follow the schemas exactly (OpenAI ``strict``).
             parallel_tool_calls: allow or forbid several calls in one turn, when the provider supports it.
             **kwargs: further body keys, e.g. ``tool_prompt`` (TGI's prompt placed before the tools).
@@ -302,3 +429,82 @@ class ChatHFServerless(BaseChatModel):
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
         return super().bind(tools=wire_tools, **kwargs)
+
+    # ------------------------------------------------------------------ structured output
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """A runnable whose answers are parsed into ``schema``.
+
+        Args:
+            schema: a Pydantic (v2 or v1) model — answers come back as instances —, a TypedDict or a JSON schema
+                dict with a ``title`` — answers come back as dicts. ``None`` is allowed with ``json_mode`` only.
+            method: ``"json_schema"`` (default) constrains the answer with ``response_format`` (OpenAI
+                ``json_schema`` on the router; TGI's grammar form per ``response_format_dialect``);
+                ``"function_calling"`` forces a call to a tool made of the schema (named ``tool_choice``);
+                ``"json_mode"`` asks for any JSON object (``{"type": "json_object"}``) — say the keys in the prompt.
+            include_raw: return ``{"raw": AIMessage, "parsed": value | None, "parsing_error": error | None}``
+                instead of raising when the answer does not parse.
+            strict: ask the provider to follow the schema exactly (``json_schema``/``function_calling`` only).
+
+        Returns:
+            A runnable; under ``stream`` it yields partial values, then the complete one.
+
+        Raises:
+            OutputParserException: at call time, when the answer is not JSON or does not match the schema
+                (unless ``include_raw=True``). Reasoning (``<think>``…) is never parsed, only the answer.
+
+        Example:
+            .. code-block:: python
+
+                from pydantic import BaseModel
+
+                class City(BaseModel):
+                    name: str
+                    country: str
+
+                llm = ChatHFServerless(model="meta-llama/Llama-3.3-70B-Instruct")
+                llm.with_structured_output(City).invoke("The capital of France?")  # City(name='Paris', ...)
+        """
+        if kwargs:
+            raise ValueError(
+                f"Unsupported arguments {sorted(kwargs)}: with_structured_output takes schema, method, "
+                "include_raw and strict."
+            )
+        if method not in METHODS:
+            raise ValueError(f"Unknown method {method!r}: use one of {list(METHODS)}.")
+        if schema is None and method != "json_mode":
+            raise ValueError(f"method={method!r} needs a schema; only method='json_mode' works without one.")
+        if strict is not None and method == "json_mode":
+            raise ValueError("strict applies to method='json_schema' or 'function_calling', not 'json_mode'.")
+        traced: dict[str, Any] = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+        llm: Runnable[LanguageModelInput, Any]
+        if method == "function_calling":
+            parser = structured_output_parser(schema, method=method)
+            llm = self.bind_tools(
+                [schema],  # type: ignore[list-item]
+                tool_choice=parser.tool_name,
+                strict=strict,
+                ls_structured_output_format=traced,
+            )
+        elif method == "json_mode":
+            parser = structured_output_parser(schema, method=method)
+            extra = {"ls_structured_output_format": {"kwargs": {"method": method}, "schema": schema}} if schema else {}
+            llm = self.bind(response_format=dict(JSON_OBJECT_FORMAT), **extra)
+        else:
+            response_format = json_schema_format(schema, strict=strict)
+            parser = structured_output_parser(schema, method=method)
+            llm = self.bind(response_format=response_format, ls_structured_output_format=traced)
+        if not include_raw:
+            return llm | parser
+        # As langchain-openai: a parse failure becomes parsing_error, the raw message is always kept.
+        parse = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser, parsing_error=lambda _: None)
+        keep_error = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parse.with_fallbacks([keep_error], exception_key="parsing_error")

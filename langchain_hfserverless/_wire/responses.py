@@ -28,8 +28,11 @@ def usage_from_wire(usage: Any) -> UsageMetadata | None:
     total = _int(usage.get("total_tokens")) or inp + out
     result = UsageMetadata(input_tokens=inp, output_tokens=out, total_tokens=total)
     prompt_details = usage.get("prompt_tokens_details") or {}
-    if isinstance(prompt_details, Mapping) and prompt_details.get("cached_tokens") is not None:
-        result["input_token_details"] = InputTokenDetails(cache_read=_int(prompt_details["cached_tokens"]))
+    cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, Mapping) else None
+    if cached is None:
+        cached = usage.get("cached_tokens")  # Together: beside prompt_tokens, not in prompt_tokens_details
+    if cached is not None:
+        result["input_token_details"] = InputTokenDetails(cache_read=_int(cached))
     completion_details = usage.get("completion_tokens_details") or {}
     if isinstance(completion_details, Mapping) and completion_details.get("reasoning_tokens") is not None:
         result["output_token_details"] = OutputTokenDetails(reasoning=_int(completion_details["reasoning_tokens"]))
@@ -76,6 +79,8 @@ def reasoning_of(message: Mapping[str, Any]) -> str | None:
 
 def message_from_wire(message: Mapping[str, Any]) -> AIMessage:
     """One ``choices[i].message`` -> AIMessage, reasoning moved out of the answer."""
+    if not isinstance(message, Mapping):
+        raise ValueError(f"choice message is not a JSON object: {str(message)[:300]}")
     content = message.get("content")
     if content is None:
         content = ""
@@ -99,7 +104,9 @@ def message_from_wire(message: Mapping[str, Any]) -> AIMessage:
 
 
 def chat_result_from_wire(data: Mapping[str, Any], headers: Mapping[str, str]) -> ChatResult:
-    """A non-streamed chat-completions body -> ChatResult (one generation per choice)."""
+    """A non-streamed chat-completions body -> ChatResult (one generation per choice); ValueError if unreadable."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"answer is not a JSON object: {str(data)[:300]}")
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices:
         raise ValueError(f"answer has no choices: {str(data)[:300]}")
@@ -107,6 +114,8 @@ def chat_result_from_wire(data: Mapping[str, Any], headers: Mapping[str, str]) -
     usage = usage_from_wire(data.get("usage"))
     generations = []
     for choice in choices:
+        if not isinstance(choice, Mapping):
+            raise ValueError(f"answer choice is not a JSON object: {str(choice)[:300]}")
         message = message_from_wire(choice.get("message") or {})
         choice_meta = dict(meta)
         choice_meta["finish_reason"] = choice.get("finish_reason")
@@ -114,8 +123,6 @@ def chat_result_from_wire(data: Mapping[str, Any], headers: Mapping[str, str]) -
             choice_meta["logprobs"] = choice["logprobs"]
         message.response_metadata = choice_meta
         message.usage_metadata = usage
-        if data.get("id"):
-            message.id = data["id"]
         generations.append(
             ChatGeneration(message=message, generation_info={"finish_reason": choice.get("finish_reason")})
         )

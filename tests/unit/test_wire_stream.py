@@ -429,3 +429,22 @@ def test_events_survive_a_json_round_trip() -> None:
     # What the transport yields is plain parsed JSON; the state must not depend on object identity.
     events, _ = recorded_events(WITH_STREAM.format("fireworks-ai"))
     assert merged(run(json.loads(json.dumps(events)))).content == merged(run(events)).content
+
+
+def test_parallel_calls_streamed_at_one_index_stay_separate() -> None:
+    # SGLang streams parallel tool calls all at index 0, told apart only by their ids.
+    state = ChatStreamState()
+    events = [
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f"}}]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"x": 1}'}}]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "b", "function": {"name": "g"}}]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": '{"y": 2}'}}]}}]},
+    ]
+    message = None
+    for event in events:
+        chunk = state.chunk_from_event(event)
+        assert chunk is not None
+        message = chunk.message if message is None else message + chunk.message
+    assert message is not None
+    message = message + state.final_chunk({}).message
+    assert [(c["id"], c["name"], c["args"]) for c in message.tool_calls] == [("a", "f", {"x": 1}), ("b", "g", {"y": 2})]

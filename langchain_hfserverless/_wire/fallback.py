@@ -1,0 +1,156 @@
+"""When a call should go on to the next inference provider: one pure policy shared by every call path.
+
+A provider that rejects what the request asks for (tools, ``tool_choice``, ``response_format``), has no credit
+left, does not serve the model, or still fails after the transport's retries is a reason to ask the next one.
+A bad token, a forbidden model, an oversized prompt or a request no provider could accept is not: those errors
+come back unchanged. :class:`FallbackPlan` walks the attempts of one call and, when every provider failed,
+builds the error that says who was tried and why.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from langchain_hfserverless.errors import (
+    HFServerlessAPIError,
+    HFServerlessConnectionError,
+    HFServerlessContextOverflowError,
+    HFServerlessError,
+    HFServerlessInvalidRequestError,
+    HFServerlessNotFoundError,
+    HFServerlessPaymentRequiredError,
+    HFServerlessRateLimitError,
+    HFServerlessTimeoutError,
+)
+
+# Words providers use when they cannot serve a parameter or a model (lower-cased match).
+UNSUPPORTED_MARKERS = (
+    "unsupported_openai_params",
+    "unsupported",
+    "does not support",
+    "doesn't support",
+    "not supported",
+    "is not available",
+    "not implemented",
+)
+MODEL_NOT_SERVED_MARKERS = ("model_not_supported", "model not supported", "model_not_found", "does not exist")
+# TGI's serde error for OpenAI response_format forms it predates (it reads only {"type": "json" | "regex"}).
+_TGI_GRAMMAR_VARIANTS = ("`json_schema`", "`json_object`")
+
+_QUOTED = 160
+
+
+def _server_words(exc: HFServerlessError) -> str:
+    return (exc.server_message or str(exc)).lower()
+
+
+def fallback_reason(exc: BaseException) -> str | None:
+    """Why ``exc`` is a reason to ask another provider, in a few words; ``None`` when it is not."""
+    if not isinstance(exc, HFServerlessError) or isinstance(exc, HFServerlessContextOverflowError):
+        return None
+    if isinstance(exc, HFServerlessPaymentRequiredError):
+        return "out of credits"
+    if isinstance(exc, HFServerlessNotFoundError):
+        return "does not serve the model"
+    if isinstance(exc, HFServerlessRateLimitError):
+        return "rate limited after retries"
+    if isinstance(exc, HFServerlessTimeoutError):
+        return "timed out"
+    if isinstance(exc, HFServerlessConnectionError):
+        return "unreachable"
+    if isinstance(exc, HFServerlessInvalidRequestError):
+        words = _server_words(exc)
+        if any(marker in words for marker in MODEL_NOT_SERVED_MARKERS):
+            return "does not serve the model"
+        if any(marker in words for marker in UNSUPPORTED_MARKERS):
+            return "does not support the request"
+        return None
+    if isinstance(exc, HFServerlessAPIError):
+        if exc.status_code is None:
+            return "failed before answering"
+        if exc.status_code >= 500:
+            return f"server error {exc.status_code} after retries"
+    return None
+
+
+def rejects_openai_response_format(exc: BaseException) -> bool:
+    """True when a (TGI) server refused an OpenAI ``response_format`` it only knows in grammar form."""
+    if not isinstance(exc, HFServerlessInvalidRequestError):
+        return False
+    words = exc.server_message or str(exc)
+    return "unknown variant" in words and any(v in words for v in _TGI_GRAMMAR_VARIANTS)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try of a call: which provider (``None``: the configured route) and whether to send TGI grammar."""
+
+    provider: str | None = None
+    grammar: bool = False
+
+
+@dataclass(frozen=True)
+class Failure:
+    provider: str
+    reason: str
+    error: HFServerlessError
+
+
+class FallbackPlan:
+    """The attempts of one call, in order; :meth:`record` decides after each failure whether to go on.
+
+    Args:
+        providers: the fallback providers, tried in order after the configured route.
+        learn_grammar: re-send once in TGI grammar form when the server rejects the OpenAI form.
+    """
+
+    def __init__(self, providers: Sequence[str] = (), *, learn_grammar: bool = False) -> None:
+        self._queue = deque([Attempt(None), *(Attempt(p) for p in providers)])
+        self._learn_grammar = learn_grammar
+        self.failures: list[Failure] = []
+
+    def __iter__(self) -> Iterator[Attempt]:
+        while self._queue:
+            yield self._queue.popleft()
+
+    def record(self, attempt: Attempt, exc: HFServerlessError) -> None:
+        """Note the failure of ``attempt``; raise ``exc`` (or the summary of all failures) when it is time to stop."""
+        if self._learn_grammar and not attempt.grammar and rejects_openai_response_format(exc):
+            self._queue.appendleft(replace(attempt, grammar=True))
+            return
+        reason = fallback_reason(exc)
+        if reason is None:
+            raise exc
+        self.failures.append(Failure(attempt.provider or exc.provider or "auto", reason, exc))
+        if not self._queue:
+            if len(self.failures) == 1:
+                raise exc
+            raise self.summary() from exc
+
+    def summary(self) -> HFServerlessError:
+        """The last error, retold with every provider tried and why it failed (unchanged if only one was tried)."""
+        if not self.failures:
+            return HFServerlessError("No provider was tried.")
+        last = self.failures[-1].error
+        if len(self.failures) == 1:
+            return last
+        tried = "; ".join(
+            f"{f.provider}: {f.reason} ({f.error.status_code or 'no status'}: "
+            f"{(f.error.server_message or str(f.error))[:_QUOTED]})"
+            for f in self.failures
+        )
+        message = (
+            f"Every provider failed for model {last.model!r} — {tried}. "
+            "Add credits, drop what the providers do not support, or list more providers in fallback_providers."
+        )
+        return type(last)(
+            message,
+            status_code=last.status_code,
+            server_message=last.server_message,
+            model=last.model,
+            provider=last.provider,
+            retry_after=last.retry_after,
+            request_id=last.request_id,
+        )
