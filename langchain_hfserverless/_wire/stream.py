@@ -56,7 +56,8 @@ class ChatStreamState:
             raw_id = raw.get("id")
             call_id = None if raw_id is None or raw_id == "" else str(raw_id)
             name = function.get("name") or None
-            if call_id is not None and self._tool_ids.get(self._index_map.get(raw_index, raw_index), call_id) != call_id:
+            known_id = self._tool_ids.get(self._index_map.get(raw_index, raw_index), call_id)
+            if call_id is not None and known_id != call_id:
                 # A new id at an index already in use (SGLang streams parallel calls all at index 0): a new call.
                 self._index_map[raw_index] = max(self._tool_ids) + 1
             index = self._index_map.get(raw_index, raw_index)
