@@ -1,6 +1,7 @@
 """LangChain integration for the Hugging Face Inference Providers router and Serverless Inference API."""
 
 from langchain_hfserverless.chat_models import ChatHFServerless
+from langchain_hfserverless.embeddings import HFServerlessEmbeddings
 from langchain_hfserverless.errors import (
     HFServerlessAPIError,
     HFServerlessAuthenticationError,
@@ -14,6 +15,7 @@ from langchain_hfserverless.errors import (
     HFServerlessRateLimitError,
     HFServerlessTimeoutError,
 )
+from langchain_hfserverless.llms import HFServerlessLLM
 
 __version__ = "0.1.0"
 
@@ -23,8 +25,10 @@ __all__ = [
     "HFServerlessAuthenticationError",
     "HFServerlessConnectionError",
     "HFServerlessContextOverflowError",
+    "HFServerlessEmbeddings",
     "HFServerlessError",
     "HFServerlessInvalidRequestError",
+    "HFServerlessLLM",
     "HFServerlessNotFoundError",
     "HFServerlessPaymentRequiredError",
     "HFServerlessPermissionDeniedError",

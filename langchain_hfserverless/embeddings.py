@@ -1,0 +1,335 @@
+"""``HFServerlessEmbeddings``: feature extraction on the router, TEI or an Endpoint, batched and concurrent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.runnables.config import ContextThreadPoolExecutor, run_in_executor
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from langchain_hfserverless._transport import Reply, Route, RouterTransport
+from langchain_hfserverless._wire.embeddings import (
+    Dialect,
+    DimensionsError,
+    EmbeddingShapeError,
+    TokenLevelError,
+    UnsupportedOptionError,
+    batch_body,
+    body_template,
+    check_width,
+    dialect_of,
+    fit_dimensions,
+    request_options,
+    vectors_from_wire,
+)
+from langchain_hfserverless._wire.errors import error_from_event
+from langchain_hfserverless._wire.sse import is_error_event
+from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessInvalidRequestError
+
+_TASK = "feature-extraction"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where batches go and the body they share: resolved once per model, then reused for every batch."""
+
+    route: Route
+    dialect: Dialect
+    template: dict[str, Any]
+    key: str
+
+
+class _NoProgress:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class HFServerlessEmbeddings(BaseModel, Embeddings):
+    """Embeddings via feature extraction: the router (hf-inference and providers), a TEI server or an Endpoint.
+
+    Texts go out in batches of ``batch_size``, ``max_concurrency`` batches at a time (threads in sync, tasks in
+    async), each batch retried on its own; the vectors come back in input order. Every answer shape is read:
+    ``[dim]``, ``[n][dim]``, token-level output (pooled by ``pooling``), and OpenAI ``data[].embedding``.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_hfserverless import HFServerlessEmbeddings
+
+            embeddings = HFServerlessEmbeddings(model="sentence-transformers/all-MiniLM-L6-v2", provider="hf-inference")
+            vectors = embeddings.embed_documents(["first text", "second text"])
+            query = embeddings.embed_query("a question")
+    """
+
+    model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
+
+    model: str | None = None
+    """Hub model id; may end in ``:provider``. Optional with ``base_url``."""
+    provider: str = "auto"
+    """``"auto"`` (first provider of the model's mapping, in your order on hf.co) or a provider name."""
+    base_url: str | None = None
+    """A TEI ``/embed`` URL, a dedicated Inference Endpoint, or an OpenAI-style ``…/v1/embeddings`` URL: the
+    body is POSTed to it as given and no Hub request is made."""
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
+    )
+    """Token; else ``HF_TOKEN``, else the saved ``hf auth login``. The ambient token never goes to a
+    non-Hugging-Face ``base_url``; an explicit one does."""
+    batch_size: int = Field(default=32, gt=0)
+    """Texts per request."""
+    max_concurrency: int = Field(default=4, gt=0)
+    """Requests in flight at once."""
+    show_progress: bool = False
+    """Draw a tqdm progress bar (``pip install tqdm``)."""
+    normalize: bool | None = None
+    """Unit-length vectors: asked of the server (TEI, hf-inference) and ensured client-side."""
+    truncate: bool | None = None
+    """Let the server truncate texts longer than the model's context (TEI, hf-inference)."""
+    truncation_direction: str | None = None
+    """``"left"`` or ``"right"`` (sent as written, so TEI's ``"Left"`` works too)."""
+    prompt_name: str | None = None
+    """A sentence-transformers prompt name (e.g. ``"query"``) for every text."""
+    query_prompt_name: str | None = None
+    """Prompt name for :meth:`embed_query` (overrides ``prompt_name``)."""
+    document_prompt_name: str | None = None
+    """Prompt name for :meth:`embed_documents` (overrides ``prompt_name``)."""
+    dimensions: int | None = Field(default=None, gt=0)
+    """Matryoshka: keep the first ``dimensions`` values and renormalise, client-side on every provider."""
+    pooling: Literal["mean", "cls", "none"] = "mean"
+    """How token-level output ``[tokens][hidden]`` becomes one vector; ``"none"`` raises instead."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Further body keys sent with every request, as given."""
+    timeout: float | None = 120.0
+    """Seconds for one request (``None``: no limit)."""
+    max_retries: int = 2
+    """Retries per batch of 429, 502, 503, 504 and connection failures."""
+    default_headers: dict[str, str] | None = Field(default=None, repr=False)
+    bill_to: str | None = None
+    use_cache: bool | None = None
+    wait_for_model: bool | None = None
+
+    _transport_instance: RouterTransport | None = PrivateAttr(default=None)
+    _plan_instance: _Plan | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check_target(self) -> HFServerlessEmbeddings:
+        if not self.model and not self.base_url:
+            raise ValueError("HFServerlessEmbeddings needs model= (a Hub model id) or base_url= (your own server).")
+        return self
+
+    @field_validator("truncation_direction")
+    @classmethod
+    def _check_direction(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() not in ("left", "right"):
+            raise ValueError(f"truncation_direction must be 'left' or 'right', not {value!r}.")
+        return value
+
+    # ------------------------------------------------------------------ request building
+
+    @property
+    def _transport(self) -> RouterTransport:
+        if self._transport_instance is None:
+            self._transport_instance = RouterTransport(
+                api_key=self.api_key.get_secret_value() if self.api_key else None,
+                provider=self.provider,
+                base_url=self.base_url,
+                bill_to=self.bill_to,
+                use_cache=self.use_cache,
+                wait_for_model=self.wait_for_model,
+                default_headers=self.default_headers,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        return self._transport_instance
+
+    def _plan(self, sample: str | list[str]) -> _Plan:
+        if self._plan_instance is None:
+            route = self._transport.task_route(_TASK, self.model, inputs=sample)
+            dialect = dialect_of(route.url, route.payload)
+            template, key = body_template(route.payload, dialect, route.model or self.model)
+            self._plan_instance = _Plan(route, dialect, template, key)
+        return self._plan_instance
+
+    async def _aplan(self, sample: str | list[str]) -> _Plan:
+        if self._plan_instance is not None or self.base_url:
+            return self._plan(sample)
+        # The first plan may look the provider mapping up on the Hub: keep the loop free.
+        return await run_in_executor(None, self._plan, sample)
+
+    def _options(self, plan: _Plan, prompt_name: str | None) -> dict[str, Any]:
+        try:
+            return request_options(
+                plan.dialect,
+                normalize=self.normalize,
+                truncate=self.truncate,
+                truncation_direction=self.truncation_direction,
+                prompt_name=prompt_name or self.prompt_name,
+                extra=self.model_kwargs,
+            )
+        except UnsupportedOptionError as exc:
+            route = plan.route
+            raise HFServerlessInvalidRequestError(
+                f"Model {route.model!r} via {route.provider!r} speaks OpenAI /v1/embeddings, which has no {exc}: "
+                "unset it, or use a provider running TEI (provider='hf-inference') or your own TEI base_url.",
+                model=route.model,
+                provider=route.provider,
+            ) from None
+
+    def _read(self, reply: Reply, route: Route, count: int | None) -> list[list[float]]:
+        """One answer -> its vectors: shape, pooling, Matryoshka truncation, normalisation."""
+        data = reply.json()
+        if is_error_event(data):
+            raise error_from_event(data, model=route.model, provider=route.provider)
+        where = f"model {route.model!r} via {route.provider!r}"
+        try:
+            vectors = vectors_from_wire(data, count, self.pooling)
+            return fit_dimensions(vectors, self.dimensions, normalize=bool(self.normalize))
+        except TokenLevelError as exc:
+            raise HFServerlessAPIError(
+                f"{where} returned {exc}, and pooling='none' forbids reducing them: "
+                "set pooling='mean' or 'cls', or use a sentence-transformers model.",
+                model=route.model,
+                provider=route.provider,
+            ) from None
+        except DimensionsError as exc:
+            raise HFServerlessInvalidRequestError(
+                f"{where}: {exc}. Lower dimensions= or pick a larger model.", model=route.model, provider=route.provider
+            ) from None
+        except EmbeddingShapeError as exc:
+            raise HFServerlessAPIError(
+                f"Unreadable embeddings from {where}: {exc}.", model=route.model, provider=route.provider
+            ) from None
+
+    def _progress(self, total: int) -> Any:
+        if not self.show_progress:
+            return _NoProgress()
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            raise ImportError("show_progress=True draws its bar with tqdm: pip install tqdm") from None
+        return tqdm(total=total, desc=f"Embedding ({self.model or self.base_url})", unit="text")
+
+    def _assemble(self, parts: list[list[list[float]]], route: Route) -> list[list[float]]:
+        vectors = [vector for part in parts for vector in part]
+        try:
+            check_width(vectors, None)
+        except EmbeddingShapeError as exc:
+            raise HFServerlessAPIError(
+                f"Inconsistent embeddings from model {route.model!r} via {route.provider!r}: {exc}.",
+                model=route.model,
+                provider=route.provider,
+            ) from None
+        return vectors
+
+    def _batches(self, texts: list[str]) -> list[list[str]]:
+        size = self.batch_size
+        return [texts[i : i + size] for i in range(0, len(texts), size)]
+
+    # ------------------------------------------------------------------ calls
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed texts in batches, ``max_concurrency`` requests at a time; vectors in input order."""
+        texts = _checked(texts)
+        if not texts:
+            return []
+        batches = self._batches(texts)
+        plan = self._plan(batches[0])
+        options = self._options(plan, self.document_prompt_name)
+        progress = self._progress(len(texts))
+
+        def run(batch: list[str]) -> list[list[float]]:
+            reply = self._transport.post(plan.route, batch_body(plan.template, plan.key, batch, options))
+            vectors = self._read(reply, plan.route, len(batch))
+            progress.update(len(batch))
+            return vectors
+
+        try:
+            return self._assemble(_run_in_threads(run, batches, self.max_concurrency), plan.route)
+        finally:
+            progress.close()
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Async :meth:`embed_documents` on the async client: batches run as tasks, ``max_concurrency`` at once."""
+        texts = _checked(texts)
+        if not texts:
+            return []
+        batches = self._batches(texts)
+        plan = await self._aplan(batches[0])
+        options = self._options(plan, self.document_prompt_name)
+        progress = self._progress(len(texts))
+        limit = asyncio.Semaphore(self.max_concurrency)
+
+        async def run(batch: list[str]) -> list[list[float]]:
+            async with limit:
+                reply = await self._transport.apost(plan.route, batch_body(plan.template, plan.key, batch, options))
+            vectors = self._read(reply, plan.route, len(batch))
+            progress.update(len(batch))
+            return vectors
+
+        tasks = [asyncio.ensure_future(run(batch)) for batch in batches]
+        try:
+            return self._assemble(list(await asyncio.gather(*tasks)), plan.route)
+        finally:
+            for task in tasks:
+                task.cancel()
+            progress.close()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one text (sent as a bare string, with ``query_prompt_name`` when set)."""
+        _check_text(text)
+        plan = self._plan(text)
+        body = batch_body(plan.template, plan.key, text, self._options(plan, self.query_prompt_name))
+        return self._read(self._transport.post(plan.route, body), plan.route, None)[0]
+
+    async def aembed_query(self, text: str) -> list[float]:
+        """Async :meth:`embed_query` on the async client."""
+        _check_text(text)
+        plan = await self._aplan(text)
+        body = batch_body(plan.template, plan.key, text, self._options(plan, self.query_prompt_name))
+        return self._read(await self._transport.apost(plan.route, body), plan.route, None)[0]
+
+
+def _check_text(text: Any) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"embed_query takes one string, not {type(text).__name__}; for many use embed_documents.")
+
+
+def _checked(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("embed_documents takes a list of strings, not one string; for one text use embed_query.")
+    texts = list(texts)
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{position}] is {type(text).__name__}: embed_documents takes a list of strings.")
+    return texts
+
+
+def _run_in_threads(fn: Callable[[list[str]], Any], batches: list[list[str]], limit: int) -> list[Any]:
+    """``fn`` on every batch, ``limit`` at a time, results in batch order; the first failure cancels the rest."""
+    if len(batches) == 1 or limit == 1:
+        return [fn(batch) for batch in batches]
+    with ContextThreadPoolExecutor(max_workers=min(limit, len(batches))) as pool:
+        futures: list[Future[Any]] = [pool.submit(fn, batch) for batch in batches]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise

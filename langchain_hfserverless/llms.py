@@ -1,0 +1,515 @@
+"""``HFServerlessLLM``: text generation (completion) on the Hugging Face router, an Inference Endpoint or TGI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
+from typing import Any, cast
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models.llms import BaseLLM, LangSmithParams
+from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult, Generation, GenerationChunk, LLMResult
+from langchain_core.runnables.config import ContextThreadPoolExecutor, run_in_executor
+from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+
+from langchain_hfserverless._transport import Reply, Route, RouterTransport, StreamMeta
+from langchain_hfserverless._wire.errors import error_from_event
+from langchain_hfserverless._wire.sse import is_error_event
+from langchain_hfserverless._wire.text_generation import (
+    PARAMETER_FIELDS,
+    StopTrimmer,
+    TextStreamState,
+    UnreadableAnswer,
+    chat_fallback_params,
+    generation_from_wire,
+    is_chat_only_message,
+    stop_list,
+    trim_at_stop,
+)
+from langchain_hfserverless.chat_models import ChatHFServerless
+from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessError, HFServerlessInvalidRequestError
+
+_TASK = "text-generation"
+_END = object()
+
+
+class HFServerlessLLM(BaseLLM):
+    """Text generation (``{"inputs", "parameters", "stream"}``) for base models, on the router or your own server.
+
+    Only the parameters you set are sent. Stop sequences are sent and also cut client-side (TGI leaves the stop
+    string in its text). ``generation_info`` carries ``finish_reason``, ``seed``, ``generated_tokens`` and, with
+    ``details=True``, the token ``details``. A model the router serves only as chat raises a clear error, or with
+    ``fallback_to_chat=True`` runs the prompt as one user message on the chat route
+    (``generation_info["fallback"] == "chat"``).
+
+    Example:
+        .. code-block:: python
+
+            from langchain_hfserverless import HFServerlessLLM
+
+            llm = HFServerlessLLM(model="openai-community/gpt2", provider="hf-inference", max_new_tokens=20)
+            print(llm.invoke("The capital of France is", stop=["."]))
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: str | None = None
+    """Hub model id; may end in ``:provider``. Optional with ``base_url``."""
+    provider: str = "auto"
+    """``"auto"`` (first provider of the model's mapping, in your order on hf.co) or a provider name."""
+    base_url: str | None = None
+    """A TGI server or dedicated Inference Endpoint: the payload is POSTed to this URL as given, no Hub request."""
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
+    )
+    """Token; else ``HF_TOKEN``, else the saved ``hf auth login``. The ambient token never goes to a
+    non-Hugging-Face ``base_url``; an explicit one does."""
+    max_new_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    seed: int | None = None
+    stop: list[str] | str | None = None
+    return_full_text: bool | None = None
+    do_sample: bool | None = None
+    watermark: bool | None = None
+    details: bool | None = None
+    """Ask for token details (ids, logprobs); they arrive in ``generation_info["details"]``."""
+    grammar: dict[str, Any] | None = None
+    """TGI guided generation: ``{"type": "json", "value": <JSON schema>}`` or ``{"type": "regex", "value": ...}``."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Further ``parameters`` keys (``truncate``, ``typical_p``, ``best_of``, ...), sent as given."""
+    fallback_to_chat: bool = False
+    """When the model is served only as chat, send the prompt as one user message on the chat route."""
+    max_concurrency: int = Field(default=8, gt=0)
+    """Prompts of one ``batch``/``generate`` call in flight at once (threads in sync, tasks in async)."""
+    timeout: float | None = 120.0
+    """Seconds for one request (``None``: no limit)."""
+    max_retries: int = 2
+    """Retries of 429, 502, 503, 504 and connection failures, honouring ``Retry-After`` / ``estimated_time``."""
+    default_headers: dict[str, str] | None = Field(default=None, repr=False)
+    bill_to: str | None = None
+    """Organisation billed for the request (``X-HF-Bill-To``)."""
+    use_cache: bool | None = None
+    wait_for_model: bool | None = None
+
+    _transport_instance: RouterTransport | None = PrivateAttr(default=None)
+    _chat_instance: ChatHFServerless | None = PrivateAttr(default=None)
+    _fallback_reason: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check_target(self) -> HFServerlessLLM:
+        if not self.model and not self.base_url:
+            raise ValueError("HFServerlessLLM needs model= (a Hub model id) or base_url= (your own server).")
+        return self
+
+    @field_validator("grammar")
+    @classmethod
+    def _check_grammar(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and not ({"type", "value"} <= value.keys()):
+            raise ValueError(
+                "grammar must be {'type': 'json', 'value': <JSON schema>} or {'type': 'regex', 'value': <regex>}."
+            )
+        return value
+
+    # ------------------------------------------------------------------ LangChain plumbing
+
+    @property
+    def _llm_type(self) -> str:
+        return "hfserverless-llm"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "HF_TOKEN"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_hfserverless", "llms"]
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": self.model, "provider": self.provider, "base_url": self.base_url}
+        params.update({name: getattr(self, name) for name in PARAMETER_FIELDS})
+        params["stop"] = self.stop
+        params["model_kwargs"] = self.model_kwargs
+        return params
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(ls_provider="huggingface", ls_model_name=self.model or "", ls_model_type="llm")
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_new_tokens", self.max_new_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = max_tokens
+        stops = stop_list(stop if stop is not None else self.stop)
+        if stops:
+            params["ls_stop"] = stops
+        return params
+
+    # ------------------------------------------------------------------ request building
+
+    @property
+    def _transport(self) -> RouterTransport:
+        if self._transport_instance is None:
+            self._transport_instance = RouterTransport(
+                api_key=self.api_key.get_secret_value() if self.api_key else None,
+                provider=self.provider,
+                base_url=self.base_url,
+                bill_to=self.bill_to,
+                use_cache=self.use_cache,
+                wait_for_model=self.wait_for_model,
+                default_headers=self.default_headers,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        return self._transport_instance
+
+    def _parameters(self, stop: list[str] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The set fields, the stop list, ``model_kwargs`` as given, then call-time keywords."""
+        params = {name: getattr(self, name) for name in PARAMETER_FIELDS if getattr(self, name) is not None}
+        stops = stop_list(stop if stop is not None else self.stop)
+        if stops is not None:
+            params["stop"] = stops
+        params.update(self.model_kwargs)
+        params.update({k: v for k, v in kwargs.items() if v is not None})
+        return params
+
+    def _route(self, prompt: str, params: dict[str, Any], stream: bool) -> Route:
+        return self._transport.task_route(
+            _TASK, self.model, inputs=prompt, parameters=params, extra_payload={"stream": stream}
+        )
+
+    async def _aroute(self, prompt: str, params: dict[str, Any], stream: bool) -> Route:
+        if self.base_url:
+            return self._route(prompt, params, stream)
+        # The first route of a model may look its provider mapping up on the Hub: keep the loop free.
+        return await run_in_executor(None, self._route, prompt, params, stream)
+
+    @staticmethod
+    def _served_by(headers: Mapping[str, str], route: Route) -> dict[str, Any]:
+        provider = next((v for k, v in headers.items() if k.lower() == "x-inference-provider"), None)
+        return {"inference_provider": provider or route.provider}
+
+    def _generation(self, reply: Reply, route: Route, prompt: str, params: Mapping[str, Any]) -> Generation:
+        data = reply.json()
+        if is_error_event(data):
+            raise error_from_event(data, model=route.model, provider=route.provider)
+        try:
+            text, info = generation_from_wire(data)
+        except UnreadableAnswer as exc:
+            raise HFServerlessAPIError(
+                f"Unreadable text-generation answer from model {route.model!r} via {route.provider!r}: {exc}",
+                model=route.model,
+                provider=route.provider,
+            ) from None
+        text, hit = _trim(text, prompt, params)
+        if hit and info.get("finish_reason") in (None, "length", "eos_token"):
+            info["finish_reason"] = "stop_sequence"
+        info.update(self._served_by(reply.headers, route))
+        return Generation(text=text, generation_info=info)
+
+    def _switch_to_chat(self, exc: HFServerlessError) -> bool:
+        """True when ``exc`` says "chat only" and the fallback is on; raises a clear error when it is off."""
+        message = str(exc)
+        if not is_chat_only_message(message):
+            return False
+        if not self.fallback_to_chat:
+            raise type(exc)(
+                f"Model {self.model!r} is served as a chat (conversational) model only, not for text-generation "
+                f"(via provider {exc.provider or self.provider!r}): {exc.server_message or message}. Use "
+                "ChatHFServerless, or HFServerlessLLM(..., fallback_to_chat=True) to send the prompt as one user "
+                "message on the chat route.",
+                status_code=exc.status_code,
+                server_message=exc.server_message,
+                model=self.model,
+                provider=exc.provider,
+                request_id=exc.request_id,
+            ) from exc
+        self._fallback_reason = exc.server_message or message
+        return True
+
+    # ------------------------------------------------------------------ chat fallback
+
+    @property
+    def _chat(self) -> ChatHFServerless:
+        if self._chat_instance is None:
+            self._chat_instance = ChatHFServerless(
+                model=self.model,
+                provider=self.provider,
+                base_url=self.base_url,
+                api_key=self.api_key,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                default_headers=self.default_headers,
+                bill_to=self.bill_to,
+                use_cache=self.use_cache,
+                wait_for_model=self.wait_for_model,
+            )
+        return self._chat_instance
+
+    def _chat_body(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        body, unmapped = chat_fallback_params(params)
+        if unmapped:
+            raise HFServerlessInvalidRequestError(
+                f"Model {self.model!r} is served as chat only, and fallback_to_chat cannot send "
+                f"{', '.join(sorted(unmapped))}: chat completions have no such parameter. Unset them, or use "
+                "ChatHFServerless directly.",
+                model=self.model,
+                provider=self.provider,
+            )
+        return body
+
+    def _chat_info(self, result: ChatResult) -> dict[str, Any]:
+        generation = result.generations[0]
+        message = generation.message
+        meta = message.response_metadata
+        info: dict[str, Any] = {
+            "finish_reason": (generation.generation_info or {}).get("finish_reason") or meta.get("finish_reason"),
+            "fallback": "chat",
+            "fallback_reason": self._fallback_reason,
+        }
+        for key in ("model_name", "inference_provider"):
+            if meta.get(key):
+                info[key] = meta[key]
+        usage = getattr(message, "usage_metadata", None)
+        if usage:
+            info["usage"] = dict(usage)
+        return info
+
+    def _chat_generation(self, prompt: str, params: Mapping[str, Any], result: ChatResult) -> Generation:
+        text, hit = trim_at_stop(result.generations[0].message.text, params.get("stop"))
+        if params.get("return_full_text"):
+            text = prompt + text
+        info = self._chat_info(result)
+        if hit:
+            info["finish_reason"] = "stop_sequence"
+        return Generation(text=text, generation_info=info)
+
+    # ------------------------------------------------------------------ calls
+
+    def _generate_one(
+        self, prompt: str, stop: list[str] | None, run_manager: CallbackManagerForLLMRun | None, kwargs: dict
+    ) -> Generation:
+        params = self._parameters(stop, kwargs)
+        if self._fallback_reason is None:
+            try:
+                route = self._route(prompt, params, stream=False)
+                return self._generation(self._transport.post(route), route, prompt, params)
+            except HFServerlessError as exc:
+                if not self._switch_to_chat(exc):
+                    raise
+        body = self._chat_body(params)
+        result = self._chat._generate([HumanMessage(prompt)], params.get("stop") or None, None, **body)
+        return self._chat_generation(prompt, params, result)
+
+    async def _agenerate_one(
+        self, prompt: str, stop: list[str] | None, run_manager: AsyncCallbackManagerForLLMRun | None, kwargs: dict
+    ) -> Generation:
+        params = self._parameters(stop, kwargs)
+        if self._fallback_reason is None:
+            try:
+                route = await self._aroute(prompt, params, stream=False)
+                return self._generation(await self._transport.apost(route), route, prompt, params)
+            except HFServerlessError as exc:
+                if not self._switch_to_chat(exc):
+                    raise
+        body = self._chat_body(params)
+        result = await self._chat._agenerate([HumanMessage(prompt)], params.get("stop") or None, None, **body)
+        return self._chat_generation(prompt, params, result)
+
+    def _result(self, generations: list[Generation]) -> LLMResult:
+        return LLMResult(generations=[[g] for g in generations], llm_output={"model_name": self.model})
+
+    def _generate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        if len(prompts) == 1:
+            return self._result([self._generate_one(prompts[0], stop, run_manager, kwargs)])
+        with ContextThreadPoolExecutor(max_workers=min(self.max_concurrency, len(prompts))) as pool:
+            futures = [pool.submit(self._generate_one, p, stop, run_manager, kwargs) for p in prompts]
+            return self._result([f.result() for f in futures])
+
+    async def _agenerate(
+        self,
+        prompts: list[str],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> LLMResult:
+        limit = asyncio.Semaphore(self.max_concurrency)
+
+        async def one(prompt: str) -> Generation:
+            async with limit:
+                return await self._agenerate_one(prompt, stop, run_manager, kwargs)
+
+        tasks = [asyncio.ensure_future(one(p)) for p in prompts]
+        try:
+            return self._result(list(await asyncio.gather(*tasks)))
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[GenerationChunk]:
+        params = self._parameters(stop, kwargs)
+        if self._fallback_reason is None:
+            meta = StreamMeta()
+            try:
+                route = self._route(prompt, params, stream=True)
+                events = cast(Generator[Any, None, None], self._transport.stream(route, None, meta))
+                first: Any = next(events, _END)  # HTTP errors surface here, before anything was yielded
+            except HFServerlessError as exc:
+                if not self._switch_to_chat(exc):
+                    raise
+            else:
+                state = TextStreamState(params.get("stop"))
+                try:
+                    event = first
+                    while event is not _END and not state.stopped:
+                        chunk = _chunk(state.text_from_event(event))
+                        if chunk is not None:
+                            if run_manager:
+                                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                            yield chunk
+                        event = next(events, _END)
+                finally:
+                    events.close()
+                yield self._final_chunk(state, meta, route, run_manager)
+                return
+        yield from self._stream_via_chat(prompt, params, run_manager)
+
+    async def _astream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[GenerationChunk]:
+        params = self._parameters(stop, kwargs)
+        if self._fallback_reason is None:
+            meta = StreamMeta()
+            try:
+                route = await self._aroute(prompt, params, stream=True)
+                events = cast(AsyncGenerator[Any, None], self._transport.astream(route, None, meta))
+                first: Any = await anext(events, _END)
+            except HFServerlessError as exc:
+                if not self._switch_to_chat(exc):
+                    raise
+            else:
+                state = TextStreamState(params.get("stop"))
+                try:
+                    event = first
+                    while event is not _END and not state.stopped:
+                        chunk = _chunk(state.text_from_event(event))
+                        if chunk is not None:
+                            if run_manager:
+                                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                            yield chunk
+                        event = await anext(events, _END)
+                finally:
+                    await events.aclose()
+                final = self._final_chunk(state, meta, route, None)
+                if run_manager and final.text:
+                    await run_manager.on_llm_new_token(final.text, chunk=final)
+                yield final
+                return
+        relay = _ChatRelay(self, prompt, params)
+        async for chat_chunk in self._chat._astream(relay.messages, relay.stop, None, **relay.body):
+            chunk = relay.chunk(chat_chunk)
+            if chunk is not None:
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            if relay.stopped:
+                break
+        final = relay.final()
+        if run_manager and final.text:
+            await run_manager.on_llm_new_token(final.text, chunk=final)
+        yield final
+
+    def _final_chunk(
+        self, state: TextStreamState, meta: StreamMeta, route: Route, run_manager: CallbackManagerForLLMRun | None
+    ) -> GenerationChunk:
+        info = state.final_info()
+        info.update(self._served_by(meta.headers, route))
+        final = GenerationChunk(text=state.flush(), generation_info=info)
+        if run_manager and final.text:
+            run_manager.on_llm_new_token(final.text, chunk=final)
+        return final
+
+    def _stream_via_chat(
+        self, prompt: str, params: Mapping[str, Any], run_manager: CallbackManagerForLLMRun | None
+    ) -> Iterator[GenerationChunk]:
+        relay = _ChatRelay(self, prompt, params)
+        for chat_chunk in self._chat._stream(relay.messages, relay.stop, None, **relay.body):
+            chunk = relay.chunk(chat_chunk)
+            if chunk is not None:
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            if relay.stopped:
+                break
+        final = relay.final()
+        if run_manager and final.text:
+            run_manager.on_llm_new_token(final.text, chunk=final)
+        yield final
+
+
+class _ChatRelay:
+    """The chat fallback's stream as text chunks: the prompt first with ``return_full_text``, stop sequences cut,
+    and the last chat chunk (finish_reason, usage, provider) kept for the final chunk's ``generation_info``."""
+
+    def __init__(self, llm: HFServerlessLLM, prompt: str, params: Mapping[str, Any]) -> None:
+        self._llm = llm
+        self.body = llm._chat_body(params)
+        self.messages: list[BaseMessage] = [HumanMessage(prompt)]
+        self.stop: list[str] | None = params.get("stop") or None
+        self._trimmer = StopTrimmer(self.stop)
+        self._prefix = prompt if params.get("return_full_text") else ""
+        self._last: ChatGenerationChunk | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self._trimmer.stopped
+
+    def chunk(self, chat_chunk: ChatGenerationChunk) -> GenerationChunk | None:
+        self._last = chat_chunk
+        text, self._prefix = self._prefix + self._trimmer.feed(chat_chunk.text), ""
+        return _chunk(text)
+
+    def final(self) -> GenerationChunk:
+        last = self._last
+        info = self._llm._chat_info(ChatResult(generations=[last])) if last else {"fallback": "chat"}
+        if self.stopped:
+            info["finish_reason"] = "stop_sequence"
+        return GenerationChunk(text=self._prefix + self._trimmer.flush(), generation_info=info)
+
+
+def _chunk(text: str) -> GenerationChunk | None:
+    return GenerationChunk(text=text) if text else None
+
+
+def _trim(text: str, prompt: str, params: Mapping[str, Any]) -> tuple[str, bool]:
+    """Cut at a stop sequence, in the generated part only (``return_full_text`` echoes the prompt first)."""
+    stops = params.get("stop")
+    if not stops:
+        return text, False
+    head = prompt if params.get("return_full_text") and text.startswith(prompt) else ""
+    tail, hit = trim_at_stop(text[len(head) :], stops)
+    return head + tail, hit
