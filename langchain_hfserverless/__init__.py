@@ -16,6 +16,7 @@ from langchain_hfserverless.errors import (
     HFServerlessTimeoutError,
 )
 from langchain_hfserverless.llms import HFServerlessLLM
+from langchain_hfserverless.tools import HFServerlessTaskTool, HFServerlessToolkit, MediaBytes, create_task_tool
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,10 @@ __all__ = [
     "HFServerlessPaymentRequiredError",
     "HFServerlessPermissionDeniedError",
     "HFServerlessRateLimitError",
+    "HFServerlessTaskTool",
     "HFServerlessTimeoutError",
+    "HFServerlessToolkit",
+    "MediaBytes",
     "__version__",
+    "create_task_tool",
 ]

@@ -12,9 +12,9 @@ import base64
 import functools
 import logging
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx2
@@ -48,6 +48,7 @@ _HF_HOST_SUFFIXES = ("huggingface.co", "hf.co", "huggingface.cloud")
 _ROUTING_SUFFIXES = ("fastest", "cheapest", "preferred")
 _MAX_RETRY_WAIT = 60.0
 _LIBRARY = "langchain-hfserverless"
+_T = TypeVar("_T")
 
 
 @functools.lru_cache(maxsize=256)
@@ -136,6 +137,34 @@ def _wait(backoff: Callable[[RetryCallState], float]) -> Callable[[RetryCallStat
         return backoff(state)
 
     return wait
+
+
+def _drain(lines: Iterator[str]) -> None:
+    """Read what follows ``[DONE]`` (the end of the body): a response read to its end keeps its connection in the
+    pool, where one closed early costs the next call a new TCP (and TLS) handshake."""
+    try:
+        for _ in lines:
+            pass
+    except httpx2.TransportError:
+        pass  # the answer is complete; a server that hangs up right after [DONE] just loses the connection
+
+
+async def _adrain(lines: AsyncIterator[str]) -> None:
+    try:
+        async for _ in lines:
+            pass
+    except httpx2.TransportError:
+        pass
+
+
+def _scrubbed(exc: HFServerlessError, route: Route) -> HFServerlessError:
+    """A server may echo the Authorization header back; the error we raise never carries the token on."""
+    auth = next((v for k, v in route.headers.items() if k.lower() == "authorization"), "")
+    token = auth.partition(" ")[2].strip()
+    if len(token) >= 8 and (token in str(exc) or token in (exc.server_message or "")):
+        exc.args = tuple(a.replace(token, "***") if isinstance(a, str) else a for a in exc.args)
+        exc.server_message = (exc.server_message or "").replace(token, "***")
+    return exc
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -441,9 +470,9 @@ class RouterTransport:
     def _check(self, response: httpx2.Response, route: Route) -> None:
         logger.debug("POST %s -> %s", route.url, response.status_code)
         if response.status_code >= 400:
-            raise error_from_response(
+            raise _scrubbed(error_from_response(
                 response.status_code, response.headers, response.content, model=route.model, provider=route.provider
-            )
+            ), route)
 
     def get(self, url: str, *, model: str | None = None, provider: str | None = None) -> Reply:
         """GET ``url`` (a generated file, a job's status) with the same retries and typed errors as a POST."""
@@ -452,26 +481,73 @@ class RouterTransport:
     async def aget(self, url: str, *, model: str | None = None, provider: str | None = None) -> Reply:
         return await self.apost(self.fetch_route(url, model=model, provider=provider))
 
-    def post(self, route: Route, json: Any = None) -> Reply:
-        """Send ``route`` (a POST, or a GET route) and read the whole answer, retrying what may succeed on retry."""
+    def _with_retries(self, once: Callable[[], _T]) -> _T:
+        """``once()``, retried as ``max_retries`` says.
+
+        The first attempt runs outside tenacity (whose bookkeeping costs 15-70 us a call); a failure worth
+        retrying is replayed into tenacity as attempt 1's outcome, so waits, logs and the stop are tenacity's.
+        """
+        try:
+            return once()
+        except HFServerlessError as exc:
+            if not (self.max_retries and _retryable(exc)):
+                raise
+            replay: HFServerlessError | None = exc
         for attempt in Retrying(**self._retry_kwargs()):
             with attempt:
-                try:
-                    response = self.client.send(self._request(self.client, route, json))
-                except httpx2.TransportError as exc:
-                    raise self._transport_error(exc, route) from exc
-                self._check(response, route)
+                if replay is not None:
+                    failed, replay = replay, None
+                    raise failed
+                return once()
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _awith_retries(self, once: Callable[[], Awaitable[_T]]) -> _T:
+        try:
+            return await once()
+        except HFServerlessError as exc:
+            if not (self.max_retries and _retryable(exc)):
+                raise
+            replay: HFServerlessError | None = exc
+        async for attempt in AsyncRetrying(**self._retry_kwargs()):
+            with attempt:
+                if replay is not None:
+                    failed, replay = replay, None
+                    raise failed
+                return await once()
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _send(self, route: Route, json: Any, *, stream: bool = False) -> httpx2.Response:
+        """One attempt: send, and turn a transport failure or an error status into the typed error."""
+        client = self.client
+        try:
+            response = client.send(self._request(client, route, json), stream=stream)
+        except httpx2.TransportError as exc:
+            raise self._transport_error(exc, route) from exc
+        if stream and response.status_code >= 400:
+            response.read()
+            response.close()
+        self._check(response, route)
+        return response
+
+    async def _asend(self, route: Route, json: Any, *, stream: bool = False) -> httpx2.Response:
+        client = self.async_client
+        try:
+            response = await client.send(self._request(client, route, json), stream=stream)
+        except httpx2.TransportError as exc:
+            raise self._transport_error(exc, route) from exc
+        if stream and response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+        self._check(response, route)
+        return response
+
+    def post(self, route: Route, json: Any = None) -> Reply:
+        """Send ``route`` (a POST, or a GET route) and read the whole answer, retrying what may succeed on retry."""
+        response = self._with_retries(lambda: self._send(route, json))
         return Reply(response.status_code, response.headers, response.content)
 
     async def apost(self, route: Route, json: Any = None) -> Reply:
-        client = self.async_client
-        async for attempt in AsyncRetrying(**self._retry_kwargs()):
-            with attempt:
-                try:
-                    response = await client.send(self._request(client, route, json))
-                except httpx2.TransportError as exc:
-                    raise self._transport_error(exc, route) from exc
-                self._check(response, route)
+        response = await self._awith_retries(lambda: self._asend(route, json))
         return Reply(response.status_code, response.headers, response.content)
 
     def _decode(self, decoder: SSEDecoder, line: str | None, route: Route) -> Any:
@@ -485,29 +561,19 @@ class RouterTransport:
                 provider=route.provider,
             ) from None
         if payload is not None and payload is not DONE and is_error_event(payload):
-            raise error_from_event(payload, model=route.model, provider=route.provider)
+            raise _scrubbed(error_from_event(payload, model=route.model, provider=route.provider), route)
         return payload
 
     def _single_json(self, response: httpx2.Response, route: Route) -> Any:
         """A server that ignored ``stream: true`` answered with one JSON body."""
         payload = Reply(response.status_code, response.headers, response.content).json()
         if is_error_event(payload):
-            raise error_from_event(payload, model=route.model, provider=route.provider)
+            raise _scrubbed(error_from_event(payload, model=route.model, provider=route.provider), route)
         return payload
 
     def stream(self, route: Route, json: Any, meta: StreamMeta | None = None) -> Iterator[Any]:
         """POST with ``stream: true`` and yield each JSON event; the connection closes when the caller stops."""
-        client = self.client
-        for attempt in Retrying(**self._retry_kwargs()):
-            with attempt:
-                try:
-                    response = client.send(self._request(client, route, json), stream=True)
-                except httpx2.TransportError as exc:
-                    raise self._transport_error(exc, route) from exc
-                if response.status_code >= 400:
-                    response.read()
-                    response.close()
-                    self._check(response, route)
+        response = self._with_retries(lambda: self._send(route, json, stream=True))
         try:
             if meta is not None:
                 meta.headers.update(response.headers)
@@ -516,9 +582,11 @@ class RouterTransport:
                 yield self._single_json(response, route)
                 return
             decoder = SSEDecoder()
-            for line in response.iter_lines():
+            lines = response.iter_lines()
+            for line in lines:
                 payload = self._decode(decoder, line, route)
                 if payload is DONE:
+                    _drain(lines)
                     return
                 if payload is not None:
                     yield payload
@@ -531,17 +599,7 @@ class RouterTransport:
             response.close()
 
     async def astream(self, route: Route, json: Any, meta: StreamMeta | None = None) -> AsyncIterator[Any]:
-        client = self.async_client
-        async for attempt in AsyncRetrying(**self._retry_kwargs()):
-            with attempt:
-                try:
-                    response = await client.send(self._request(client, route, json), stream=True)
-                except httpx2.TransportError as exc:
-                    raise self._transport_error(exc, route) from exc
-                if response.status_code >= 400:
-                    await response.aread()
-                    await response.aclose()
-                    self._check(response, route)
+        response = await self._awith_retries(lambda: self._asend(route, json, stream=True))
         try:
             if meta is not None:
                 meta.headers.update(response.headers)
@@ -550,9 +608,11 @@ class RouterTransport:
                 yield self._single_json(response, route)
                 return
             decoder = SSEDecoder()
-            async for line in response.aiter_lines():
+            alines = response.aiter_lines()
+            async for line in alines:
                 payload = self._decode(decoder, line, route)
                 if payload is DONE:
+                    await _adrain(alines)
                     return
                 if payload is not None:
                     yield payload

@@ -1,0 +1,346 @@
+"""``HFServerlessTaskTool``: what every task tool shares — fields, transport, and one plan run by two thin shells.
+
+A tool describes its call as a *plan*: a generator that yields I/O steps (:class:`Open` a route, :class:`Post`,
+:class:`Get` a URL, :class:`Pause` between polls) and receives their results. The sync shell runs the steps with
+the transport's blocking calls, the async shell with its awaitable ones; the logic exists once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
+from langchain_core.tools import BaseTool
+from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, WithJsonSchema, model_validator
+
+from langchain_hfserverless._transport import Reply, Route, RouterTransport
+from langchain_hfserverless._wire.errors import error_from_event
+from langchain_hfserverless._wire.sse import is_error_event
+from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessError, HFServerlessTimeoutError
+from langchain_hfserverless.tools._jobs import AnswerError, Job, Outcome, Ready, job_progress, read_media_answer
+from langchain_hfserverless.tools._media import (
+    MediaBytes,
+    MediaInputError,
+    MediaKind,
+    RemoteMedia,
+    checked_media,
+    media_output,
+    read_media_input,
+    summarise_media,
+)
+
+_MAX_HOPS = 8  # URLs followed for one answer (result JSON -> file), so a loop cannot run forever
+
+MediaInput = Annotated[str | bytes | Path, WithJsonSchema({"type": "string"})]
+"""A media argument: the model sends a string (path, URL, data URL, base64); Python callers may pass bytes/Path."""
+
+
+def hub_bytes(media: MediaBytes) -> Any:
+    """Media as huggingface_hub's MimeBytes, so provider helpers and the transport label it with its type."""
+    from huggingface_hub.inference._common import MimeBytes
+
+    return MimeBytes(bytes(media), mime_type=media.mime_type)
+
+
+@dataclass(frozen=True)
+class Open:
+    """Build the route and body of the task call (may ask the Hub which provider serves the model)."""
+
+    inputs: Any
+    parameters: Mapping[str, Any] | None = None
+    extra_payload: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Post:
+    route: Route
+
+
+@dataclass(frozen=True)
+class Get:
+    url: str
+    model: str | None = None
+    """The model and provider of the task, to name them in errors."""
+    provider: str | None = None
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+Step = Open | Post | Get | Pause
+Plan = Generator[Step, Any, tuple[Any, Any]]
+
+
+class HFServerlessTaskTool(BaseTool):
+    """Base of the task tools: a Hub task (text-to-image, translation, ...) served by the Inference Providers router.
+
+    Each tool answers with ``(content, artifact)``: a short text for the model (plus the image itself as a content
+    block for image tools) and the full result for your code — :class:`MediaBytes` for images and audio, the
+    structured answer for the other tasks. Model, provider, token, timeout and retries work as in
+    :class:`~langchain_hfserverless.ChatHFServerless`; failures raise the same typed errors.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_hfserverless.tools import TranslationTool
+
+            tool = TranslationTool()  # default model; HF_TOKEN from the environment
+            print(tool.invoke({"text": "Hello world", "src_lang": "en_XX", "tgt_lang": "fr_XX"}))
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: ClassVar[str]
+    """The Hub task id (``"text-to-image"``)."""
+    default_model: ClassVar[str]
+    """The model used when neither ``model`` nor ``base_url`` is given."""
+    summary: ClassVar[str]
+    """The description for the model, with ``{model}`` standing for the configured model."""
+
+    description: str = ""
+    """Filled from the class's ``summary`` unless you pass your own."""
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
+
+    model: str | None = None
+    """Hub model id, optionally ``:provider``; defaults to the task's ``default_model``."""
+    provider: str = "auto"
+    """``"auto"`` (the first provider in your preference order that serves the model) or a provider name."""
+    base_url: str | None = None
+    """A dedicated Inference Endpoint or server: the request goes to this URL as given, in hf-inference form."""
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
+    )
+    """Token; else ``HF_TOKEN``, else the saved ``hf auth login`` (never sent to a non-Hugging-Face host)."""
+    timeout: float | None = 120.0
+    """Seconds for one HTTP request (``None``: no limit)."""
+    max_retries: int = 2
+    """Retries of 429, 502, 503, 504 and connection failures, honouring ``Retry-After``."""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    """Task parameters sent with every call (e.g. ``{"num_inference_steps": 4}``); call arguments win."""
+    default_headers: dict[str, str] | None = Field(default=None, repr=False)
+    bill_to: str | None = None
+    """Organisation billed for the request (``X-HF-Bill-To``)."""
+    use_cache: bool | None = None
+    wait_for_model: bool | None = None
+    """``True`` sends ``x-wait-for-model: true``: hold while a cold model loads instead of a 503."""
+    max_input_bytes: int = 20 * 1024 * 1024
+    """Largest image or audio input accepted, in bytes."""
+    allow_local_files: bool = True
+    """Whether media arguments may name local files (turn off when the model's input is untrusted)."""
+
+    _transport_instance: RouterTransport | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> HFServerlessTaskTool:
+        if not self.model and not self.base_url:
+            self.model = self.default_model
+        if "description" not in self.model_fields_set:
+            self.description = self.summary.format(model=self.model or "the model behind base_url")
+        if self.max_input_bytes <= 0:
+            raise ValueError("max_input_bytes must be positive.")
+        return self
+
+    @property
+    def _transport(self) -> RouterTransport:
+        if self._transport_instance is None:
+            self._transport_instance = RouterTransport(
+                api_key=self.api_key.get_secret_value() if self.api_key else None,
+                provider=self.provider,
+                base_url=self.base_url,
+                bill_to=self.bill_to,
+                use_cache=self.use_cache,
+                wait_for_model=self.wait_for_model,
+                default_headers=self.default_headers,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        return self._transport_instance
+
+    # ------------------------------------------------------------------ the two shells
+
+    # A step's result is sent back into the plan; a step's error is thrown into it, at its ``yield``.
+
+    def _run(self, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> tuple[Any, Any]:
+        plan = self._plan(**kwargs)
+        result: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                step = plan.throw(error) if error is not None else plan.send(result)
+                try:
+                    result, error = self._do(step), None
+                except Exception as exc:
+                    result, error = None, exc
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        finally:
+            plan.close()
+
+    async def _arun(self, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any) -> tuple[Any, Any]:
+        plan = self._plan(**kwargs)
+        result: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                step = plan.throw(error) if error is not None else plan.send(result)
+                try:
+                    result, error = await self._ado(step), None
+                except Exception as exc:
+                    result, error = None, exc
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        finally:
+            plan.close()
+
+    def _do(self, step: Step) -> Any:
+        if isinstance(step, Open):
+            return self._open(step)
+        if isinstance(step, Post):
+            return self._transport.post(step.route)
+        if isinstance(step, Get):
+            return self._transport.get(step.url, model=step.model, provider=step.provider)
+        if step.seconds > 0:
+            time.sleep(step.seconds)
+        return None
+
+    async def _ado(self, step: Step) -> Any:
+        if isinstance(step, Open):
+            # Routing may ask the Hub which provider serves the model: keep that off the event loop.
+            return self._open(step) if self.base_url else await asyncio.to_thread(self._open, step)
+        if isinstance(step, Post):
+            return await self._transport.apost(step.route)
+        if isinstance(step, Get):
+            return await self._transport.aget(step.url, model=step.model, provider=step.provider)
+        if step.seconds > 0:
+            await asyncio.sleep(step.seconds)
+        return None
+
+    def _open(self, step: Open) -> Route:
+        return self._transport.task_route(
+            self.task, self.model, inputs=step.inputs, parameters=step.parameters, extra_payload=step.extra_payload
+        )
+
+    # ------------------------------------------------------------------ plan building blocks
+
+    def _plan(self, **kwargs: Any) -> Plan:
+        raise NotImplementedError
+
+    def _parameters(self, **call: Any) -> dict[str, Any]:
+        """The tool's ``parameters``, then the call's arguments that were given (``None`` means not given)."""
+        return {**self.parameters, **{k: v for k, v in call.items() if v is not None}}
+
+    def _unreadable(self, route: Route, exc: Exception) -> HFServerlessAPIError:
+        return HFServerlessAPIError(
+            f"Unreadable {self.task} answer from model {route.model!r} via {route.provider!r}: {exc}",
+            model=route.model,
+            provider=route.provider,
+        )
+
+    def _call_json(
+        self,
+        inputs: Any,
+        parameters: Mapping[str, Any] | None = None,
+        extra_payload: Mapping[str, Any] | None = None,
+    ) -> Generator[Step, Any, tuple[Any, Route]]:
+        """Open, POST, and read a JSON answer; a 200 body that is an error raises the typed error."""
+        route: Route = yield Open(inputs, parameters or None, extra_payload or None)
+        reply: Reply = yield Post(route)
+        payload = reply.json()
+        if is_error_event(payload):
+            raise error_from_event(payload, model=route.model, provider=route.provider)
+        return payload, route
+
+    def _media_input(self, value: Any, kind: MediaKind) -> Generator[Step, Any, MediaBytes]:
+        """A media argument as checked bytes; an http(s) URL is fetched through the transport first."""
+        media = read_media_input(value, kind, max_bytes=self.max_input_bytes, allow_local_files=self.allow_local_files)
+        if isinstance(media, RemoteMedia):
+            try:
+                reply: Reply = yield Get(media.url)
+            except HFServerlessError as exc:
+                # A wrong URL is the caller's to fix: a ToolException an agent can read and act on.
+                raise MediaInputError(
+                    f"Could not fetch the {kind} at {media.url}: {exc.server_message or exc}. Check the URL, or "
+                    f"send the {kind} as a file path or base64."
+                ) from exc
+            media = checked_media(
+                reply.content,
+                kind,
+                declared=reply.headers.get("content-type"),
+                origin=media.url,
+                max_bytes=self.max_input_bytes,
+            )
+        return media
+
+
+class HFServerlessMediaTool(HFServerlessTaskTool):
+    """Base of the tools that generate an image or audio: answers in every provider style, files, content blocks."""
+
+    output_dir: str | None = None
+    """Also save each generated file in this directory, and tell the model its path (to pass to other tools)."""
+    include_image_block: bool = True
+    """Put a generated image in the tool message as a content block, so a vision model can look at it.
+    Turn off for text-only chat models (many reject images in tool messages)."""
+    poll_interval: float = 1.0
+    """Seconds between two polls of a provider's job."""
+    max_polls: int = 300
+    """Polls before giving up on a job (then HFServerlessTimeoutError)."""
+
+    def _answer_media(self, route: Route, reply: Reply, kind: MediaKind) -> Generator[Step, Any, MediaBytes]:
+        """The generated image/audio of an answer: read in place, fetched from a URL, or awaited from a job."""
+        try:
+            outcome: Outcome = read_media_answer(
+                reply.content, reply.headers.get("content-type"), request_url=route.url
+            )
+            for _ in range(_MAX_HOPS):
+                if isinstance(outcome, Ready):
+                    media = media_output(outcome.data, kind, declared=outcome.declared, source_url=outcome.source_url)
+                    if media is None:
+                        raise AnswerError(f"expected {kind} bytes, got {outcome.data[:60]!r}")
+                    return media
+                if isinstance(outcome, Job):
+                    outcome = yield from self._await_job(route, outcome)
+                    continue
+                fetched: Reply = yield Get(outcome.url, route.model, route.provider)
+                outcome = read_media_answer(
+                    fetched.content,
+                    fetched.headers.get("content-type"),
+                    request_url=route.url,
+                    source_url=outcome.url,
+                )
+            raise AnswerError(f"still no {kind} after following {_MAX_HOPS} URLs")
+        except AnswerError as exc:
+            raise self._unreadable(route, exc) from None
+
+    def _await_job(self, route: Route, job: Job) -> Generator[Step, Any, Outcome]:
+        for _ in range(max(1, self.max_polls)):
+            yield Pause(self.poll_interval)
+            status: Reply = yield Get(job.status_url, route.model, route.provider)
+            outcome = job_progress(job, status.json(), request_url=route.url)
+            if outcome is not None:
+                return outcome
+        raise HFServerlessTimeoutError(
+            f"The {self.task} job of model {route.model!r} via {route.provider!r} was still running after "
+            f"{self.max_polls} polls of {job.status_url}: raise max_polls or poll_interval, or try again later.",
+            model=route.model,
+            provider=route.provider,
+        )
+
+    def _media_result(self, media: MediaBytes, what: str) -> tuple[Any, MediaBytes]:
+        """Content for the model (text, plus the image as a block) and the bytes as the artifact."""
+        text = f"{what} ({summarise_media(media)})."
+        if self.output_dir:
+            directory = Path(self.output_dir).expanduser()
+            directory.mkdir(parents=True, exist_ok=True)
+            text += f" Saved to {media.save(directory)}."
+        if media.source_url and media.source_url.startswith("https://"):
+            text += f" URL: {media.source_url}"
+        if media.kind == "image" and self.include_image_block:
+            return [{"type": "text", "text": text}, media.to_content_block()], media
+        return text, media

@@ -1,0 +1,167 @@
+"""Task tools by Hub task id: ``create_task_tool`` and ``HFServerlessToolkit``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.tools import BaseTool, BaseToolkit
+from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator
+
+from langchain_hfserverless.tools._base import HFServerlessMediaTool, HFServerlessTaskTool
+from langchain_hfserverless.tools.audio import SpeechRecognitionTool, TextToSpeechTool
+from langchain_hfserverless.tools.images import ImageToImageTool, TextToImageTool
+from langchain_hfserverless.tools.text import (
+    QuestionAnsweringTool,
+    SentenceSimilarityTool,
+    SummarizationTool,
+    TextClassificationTool,
+    TokenClassificationTool,
+    TranslationTool,
+    ZeroShotClassificationTool,
+)
+from langchain_hfserverless.tools.vision import (
+    ImageClassificationTool,
+    ImageToTextTool,
+    ObjectDetectionTool,
+    VisualQuestionAnsweringTool,
+)
+
+TASK_TOOLS: dict[str, type[HFServerlessTaskTool]] = {
+    cls.task: cls
+    for cls in (
+        TextToImageTool,
+        ImageToImageTool,
+        TextToSpeechTool,
+        SpeechRecognitionTool,
+        ImageToTextTool,
+        VisualQuestionAnsweringTool,
+        ImageClassificationTool,
+        ObjectDetectionTool,
+        TranslationTool,
+        SummarizationTool,
+        ZeroShotClassificationTool,
+        TextClassificationTool,
+        TokenClassificationTool,
+        QuestionAnsweringTool,
+        SentenceSimilarityTool,
+    )
+}
+"""Tool class per Hub task id."""
+
+DEFAULT_MODELS: dict[str, str] = {task: cls.default_model for task, cls in TASK_TOOLS.items()}
+"""The model each task uses unless told otherwise."""
+
+_ALIASES = {
+    "asr": "automatic-speech-recognition",
+    "speech-recognition": "automatic-speech-recognition",
+    "tts": "text-to-speech",
+    "ner": "token-classification",
+    "vqa": "visual-question-answering",
+}
+
+
+def task_tool_class(task: str) -> type[HFServerlessTaskTool]:
+    """The tool class for a Hub task id (``"text-to-image"``); ``_`` and case are forgiven."""
+    key = task.strip().lower().replace("_", "-") if isinstance(task, str) else task
+    key = _ALIASES.get(key, key)
+    if key not in TASK_TOOLS:
+        raise ValueError(f"No task tool for {task!r}. Supported Hub tasks: {', '.join(sorted(TASK_TOOLS))}.")
+    return TASK_TOOLS[key]
+
+
+def create_task_tool(
+    task: str,
+    *,
+    model: str | None = None,
+    provider: str = "auto",
+    base_url: str | None = None,
+    api_key: str | SecretStr | None = None,
+    **kwargs: Any,
+) -> HFServerlessTaskTool:
+    """The LangChain tool for a Hub task, e.g. ``create_task_tool("text-to-image")``.
+
+    Args:
+        task: Hub task id (``"automatic-speech-recognition"``, ``"zero-shot-classification"``...).
+        model: Hub model id (optionally ``:provider``); defaults to ``DEFAULT_MODELS[task]``.
+        provider: ``"auto"`` or a provider name (``"fal-ai"``, ``"hf-inference"``, ``"replicate"``...).
+        base_url: your own endpoint, sent the request as given (hf-inference form).
+        api_key: token; else ``HF_TOKEN`` or the saved login.
+        **kwargs: any other field of the tool (``timeout``, ``max_retries``, ``parameters``, ``output_dir``...).
+
+    Example:
+        .. code-block:: python
+
+            from langchain_hfserverless import create_task_tool
+
+            asr = create_task_tool("automatic-speech-recognition", provider="fal-ai")
+            print(asr.invoke({"audio": "https://huggingface.co/datasets/Narsil/asr_dummy/resolve/main/1.flac"}))
+    """
+    cls = task_tool_class(task)
+    if api_key is not None:
+        kwargs["api_key"] = api_key
+    return cls(model=model, provider=provider, base_url=base_url, **kwargs)
+
+
+class HFServerlessToolkit(BaseToolkit):
+    """The task tools an agent should have, sharing one provider, token and settings.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_hfserverless import HFServerlessToolkit
+
+            toolkit = HFServerlessToolkit(
+                tasks=["text-to-image", "text-to-speech", "translation"],
+                models={"text-to-image": "stabilityai/stable-diffusion-xl-base-1.0"},
+            )
+            tools = toolkit.get_tools()
+    """
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    tasks: list[str] | None = None
+    """Hub task ids to include; ``None`` means every supported task (see ``TASK_TOOLS``)."""
+    models: dict[str, str] = Field(default_factory=dict)
+    """Model per task, overriding ``DEFAULT_MODELS``."""
+    provider: str = "auto"
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
+    )
+    timeout: float | None = 120.0
+    max_retries: int = 2
+    bill_to: str | None = None
+    output_dir: str | None = None
+    """Where image and audio tools also save what they generate (and tell the model the path)."""
+    tool_kwargs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Further fields per task, e.g. ``{"text-to-image": {"parameters": {"num_inference_steps": 4}}}``."""
+
+    @field_validator("tasks", "models", "tool_kwargs")
+    @classmethod
+    def _known_tasks(cls, value: Any) -> Any:
+        for task in value or ():
+            task_tool_class(task)
+        return value
+
+    def _task_ids(self) -> list[str]:
+        return [task_tool_class(t).task for t in self.tasks] if self.tasks is not None else list(TASK_TOOLS)
+
+    def get_tools(self) -> list[BaseTool]:
+        """One tool per task, in the order of ``tasks``."""
+        models = {task_tool_class(t).task: m for t, m in self.models.items()}
+        extra = {task_tool_class(t).task: kw for t, kw in self.tool_kwargs.items()}
+        tools: list[BaseTool] = []
+        for task in self._task_ids():
+            cls = TASK_TOOLS[task]
+            kwargs: dict[str, Any] = {
+                "model": models.get(task),
+                "provider": self.provider,
+                "api_key": self.api_key,
+                "timeout": self.timeout,
+                "max_retries": self.max_retries,
+                "bill_to": self.bill_to,
+            }
+            if issubclass(cls, HFServerlessMediaTool):
+                kwargs["output_dir"] = self.output_dir
+            kwargs.update(extra.get(task, {}))
+            tools.append(cls(**kwargs))
+        return tools

@@ -1,0 +1,86 @@
+"""``examples/multimodal_agent.py`` runs as written without a token: it replays its cassette, offline.
+
+Once in-process (under pytest-socket: no network at all), once as a new user runs it — a subprocess with every
+proxy variable pointing at a closed local port, so a request that slipped past the replay fails at once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "multimodal_agent.py"
+_TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN", "HUGGINGFACEHUB_API_TOKEN")
+
+
+@pytest.fixture
+def example() -> Iterator[ModuleType]:
+    from huggingface_hub.inference._providers._common import _fetch_inference_provider_mapping
+
+    _fetch_inference_provider_mapping.cache_clear()  # the example asks the Hub who serves each model
+    spec = importlib.util.spec_from_file_location("multimodal_agent", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    yield module
+    _fetch_inference_provider_mapping.cache_clear()
+
+
+def test_the_pipeline_replays_in_process(
+    example: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = example.main(["--out", str(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (
+        "Offline: replaying cassettes/multimodal_agent.yaml with vcrpy (set HF_TOKEN to call the router live)."
+    )
+    assert lines[1].startswith("1. prompt written by meta-llama/Llama-3.3-70B-Instruct: A lone white lighthouse")
+    assert lines[2].startswith("2. Generated the image (32x24 PNG image")
+    assert lines[3].startswith("3. Qwen/Qwen2.5-VL-7B-Instruct sees: A white lighthouse stands on a dark cliff")
+    assert lines[4].startswith("4. Generated speech (0.2 s WAV audio")
+    assert result["image"].mime_type == "image/png" and result["speech"].mime_type == "audio/wav"
+    assert result["description"].startswith("A white lighthouse")
+    saved = sorted(p.suffix for p in tmp_path.iterdir())
+    assert saved == [".png", ".wav"]
+
+
+def test_another_subject_needs_a_token(example: ModuleType, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="default subject only"):
+        example.main(["--subject", "a cat", "--out", str(tmp_path)])
+
+
+def test_a_new_user_runs_it_offline(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in _TOKEN_VARS}
+    dead_end = "http://127.0.0.1:9"  # nothing listens there: a stray request fails immediately
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        env[name] = dead_end
+    env.update(
+        {
+            "NO_PROXY": "",
+            "no_proxy": "",
+            "HF_HOME": str(tmp_path / "hf-home"),
+            "HF_TOKEN_PATH": str(tmp_path / "no-token"),
+            "PYTHONIOENCODING": "utf-8",
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE), "--out", "media"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("Offline: replaying cassettes/multimodal_agent.yaml")
+    assert len(result.stdout.splitlines()) == 5
+    assert sorted(p.suffix for p in (tmp_path / "media").iterdir()) == [".png", ".wav"]

@@ -1,0 +1,205 @@
+"""Media in and out of the task tools (``tools/_media.py``): recognising, reading, checking and describing."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import pickle
+import struct
+import wave
+import zlib
+from pathlib import Path
+
+import pytest
+from langchain_core.tools import ToolException
+
+from langchain_hfserverless.tools import MediaBytes, MediaInputError
+from langchain_hfserverless.tools._media import (
+    RemoteMedia,
+    audio_seconds,
+    image_size,
+    media_output,
+    read_media_input,
+    sniff_mime,
+    summarise_media,
+)
+
+LIMIT = 1_000_000
+
+
+def png(width: int = 5, height: int = 3) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x10\x20\x30" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def wav(seconds: float, rate: int = 8000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(struct.pack("<h", int(1000 * math.sin(i))) for i in range(int(seconds * rate))))
+    return buffer.getvalue()
+
+
+def flac_header(rate: int, samples: int) -> bytes:
+    packed = (rate << 44) | (1 << 41) | (15 << 36) | samples  # rate, 2 channels, 16 bits, total samples
+    streaminfo = b"\x10\x00\x10\x00" + b"\x00" * 6 + packed.to_bytes(8, "big") + b"\x00" * 16
+    return b"fLaC" + b"\x80\x00\x00\x22" + streaminfo
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x04JF" + b"\xff\xc0\x00\x0b\x08" + struct.pack(">HH", 480, 640) + b"\x01\x01\x11\x00"
+GIF = b"GIF89a" + struct.pack("<HH", 7, 9) + b"\x00" * 8
+WEBP_VP8X = b"RIFF\x00\x00\x00\x00WEBPVP8X" + b"\x00" * 8 + (99).to_bytes(3, "little") + (49).to_bytes(3, "little")
+
+
+@pytest.mark.parametrize(
+    ("data", "mime"),
+    [
+        (png(), "image/png"),
+        (JPEG, "image/jpeg"),
+        (GIF, "image/gif"),
+        (WEBP_VP8X, "image/webp"),
+        (b"II*\x00" + b"\x00" * 12, "image/tiff"),
+        (b"BM" + b"\x00" * 40, "image/bmp"),
+        (wav(0.01), "audio/wav"),
+        (flac_header(16000, 16000), "audio/flac"),
+        (b"OggS\x00\x02" + b"\x00" * 20, "audio/ogg"),
+        (b"ID3\x04\x00" + b"\x00" * 20, "audio/mpeg"),
+        (b"\xff\xfb\x90\x64" + b"\x00" * 20, "audio/mpeg"),
+        (b"\xff\xf1\x50\x80" + b"\x00" * 20, "audio/aac"),
+        (b"\x1aE\xdf\xa3" + b"\x00" * 20, "audio/webm"),
+        (b"\x00\x00\x00\x20ftypM4A " + b"\x00" * 20, "audio/mp4"),
+        (b"\x00\x00\x00\x20ftypavif" + b"\x00" * 20, "image/avif"),
+        (b"<html>not media</html>", None),
+        (b"", None),
+    ],
+)
+def test_sniff_mime_reads_the_first_bytes(data: bytes, mime: str | None) -> None:
+    assert sniff_mime(data) == mime
+
+
+def test_image_size_from_headers() -> None:
+    assert image_size(png(5, 3)) == (5, 3)
+    assert image_size(JPEG) == (640, 480)
+    assert image_size(GIF) == (7, 9)
+    assert image_size(WEBP_VP8X) == (100, 50)
+    assert image_size(b"\x89PNG\r\n\x1a\n") is None
+
+
+def test_audio_seconds_from_wav_and_flac_headers() -> None:
+    assert audio_seconds(wav(0.5)) == pytest.approx(0.5)
+    assert audio_seconds(flac_header(16000, 24000)) == pytest.approx(1.5)
+    assert audio_seconds(b"ID3\x04") is None
+
+
+def test_bytes_and_base64_and_data_urls_become_checked_media() -> None:
+    data = png()
+    b64 = base64.b64encode(data).decode()
+    for value in (data, bytearray(data), b64, f" {b64[:20]}\n{b64[20:]} ", f"data:image/png;base64,{b64}"):
+        media = read_media_input(value, "image", max_bytes=LIMIT)
+        assert isinstance(media, MediaBytes)
+        assert bytes(media) == data
+        assert media.mime_type == "image/png"
+    urlsafe = base64.urlsafe_b64encode(b"\xff\xd8\xff" + b"\xfb" * 30).decode().rstrip("=")
+    assert read_media_input(urlsafe, "image", max_bytes=LIMIT).mime_type == "image/jpeg"  # type: ignore[union-attr]
+
+
+def test_urls_are_left_for_the_transport_to_fetch() -> None:
+    assert read_media_input("https://example.com/cat.png", "image", max_bytes=LIMIT) == RemoteMedia(
+        "https://example.com/cat.png"
+    )
+
+
+def test_local_files_by_str_path_and_file_url(tmp_path: Path) -> None:
+    target = tmp_path / "tone.wav"
+    target.write_bytes(wav(0.1))
+    for value in (str(target), target, f"file://{target}"):
+        media = read_media_input(value, "audio", max_bytes=LIMIT)
+        assert isinstance(media, MediaBytes)
+        assert media.mime_type == "audio/wav"
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "message"),
+    [
+        ("/no/such/picture.png", "image", "No such file: '/no/such/picture.png'"),
+        ("cat.jpg", "image", "No such file: 'cat.jpg'"),
+        ("", "image", "The image argument is empty"),
+        ("hello there", "image", "Cannot read 'hello there' as an image"),
+        (base64.b64encode(b"just some text, not a picture").decode(), "image", "or base64 of a PNG, JPEG"),
+        (wav(0.01), "image", "is audio/wav, not an image"),
+        (png(), "audio", "is image/png, not an audio clip"),
+        (b"", "image", "is empty"),
+        ("data:image/png,notbase64", "image", "Unreadable data URL"),
+        ("data:image/png;base64,!!!!", "image", "does not hold valid base64"),
+        (42, "image", "Unsupported image input of type int"),
+    ],
+)
+def test_bad_media_says_what_is_wrong(value: object, kind: str, message: str) -> None:
+    with pytest.raises(MediaInputError, match=message.replace("(", r"\(").replace(")", r"\)")) as caught:
+        read_media_input(value, kind, max_bytes=LIMIT)  # type: ignore[arg-type]
+    assert isinstance(caught.value, ToolException)  # agents with handle_tool_error see the message
+    assert "send" in str(caught.value).lower() or "pass" in str(caught.value).lower()
+
+
+def test_size_limit_applies_to_bytes_and_files(tmp_path: Path) -> None:
+    data = png()
+    with pytest.raises(MediaInputError, match="over the 10 B limit"):
+        read_media_input(data, "image", max_bytes=10)
+    target = tmp_path / "big.png"
+    target.write_bytes(data)
+    with pytest.raises(MediaInputError, match="raise max_input_bytes"):
+        read_media_input(str(target), "image", max_bytes=10)
+
+
+def test_local_files_can_be_refused(tmp_path: Path) -> None:
+    target = tmp_path / "x.png"
+    target.write_bytes(png())
+    with pytest.raises(MediaInputError, match="allow_local_files=False"):
+        read_media_input(str(target), "image", max_bytes=LIMIT, allow_local_files=False)
+    # Inline media is still fine.
+    assert isinstance(read_media_input(png(), "image", max_bytes=LIMIT, allow_local_files=False), MediaBytes)
+
+
+def test_a_declared_type_is_used_only_when_the_bytes_are_not_recognised() -> None:
+    odd = b"\x00\x01\x02 raw pcm of some kind"
+    media = read_media_input(f"data:audio/mpeg;base64,{base64.b64encode(odd).decode()}", "audio", max_bytes=LIMIT)
+    assert media.mime_type == "audio/mpeg"  # type: ignore[union-attr]
+    with pytest.raises(MediaInputError, match=r"declared as text/plain"):
+        read_media_input(f"data:text/plain;base64,{base64.b64encode(odd).decode()}", "audio", max_bytes=LIMIT)
+
+
+def test_media_bytes_round_trip_and_blocks(tmp_path: Path) -> None:
+    media = MediaBytes(png(), "image/png", "https://cdn.example/x.png")
+    again = pickle.loads(pickle.dumps(media))
+    assert (bytes(again), again.mime_type, again.source_url) == (bytes(media), "image/png", "https://cdn.example/x.png")
+    assert media.to_content_block() == {
+        "type": "image",
+        "base64": base64.b64encode(png()).decode(),
+        "mime_type": "image/png",
+    }
+    assert media.extension == ".png"
+    saved = media.save(tmp_path)
+    assert saved.parent == tmp_path and saved.suffix == ".png" and saved.read_bytes() == png()
+    named = media.save(tmp_path / "chosen.png")
+    assert named.name == "chosen.png"
+
+
+def test_generated_output_is_typed_by_its_bytes_or_refused() -> None:
+    assert media_output(png(), "image").mime_type == "image/png"  # type: ignore[union-attr]
+    assert media_output(b"\x00raw", "audio", declared="audio/L16; rate=16000") is not None
+    assert media_output(b"<html>error</html>", "image", declared="text/html") is None
+    assert media_output(wav(0.01), "image") is None  # audio where an image was expected
+    assert media_output(b"", "image") is None
+
+
+def test_summaries_say_size_format_and_dimensions() -> None:
+    assert summarise_media(MediaBytes(png(5, 3), "image/png")).startswith("5x3 PNG image, ")
+    assert summarise_media(MediaBytes(wav(0.5), "audio/wav")).startswith("0.5 s WAV audio, ")
+    assert summarise_media(MediaBytes(b"ID3" + b"\x00" * 2000, "audio/mpeg")) == "MPEG audio, 2 KB"
