@@ -77,7 +77,7 @@ class HFServerlessPermissionDeniedError(ModelPermissionDeniedError, HFServerless
 
 
 class HFServerlessNotFoundError(ModelNotFoundError, HFServerlessError):
-    """404: the model does not exist, or this provider does not serve it."""
+    """404 (or 410 for a retired model): the model does not exist, or this provider does not serve it."""
 
 
 class HFServerlessInvalidRequestError(ModelInvalidRequestError, HFServerlessError):

@@ -137,7 +137,7 @@ def _advice(status: int, message: str) -> str:
         return "The account has no inference credits left: add credits, set bill_to=, or pick another provider."
     if status == 403:
         return "The token lacks permission: accept the model's licence on the Hub or enable 'Inference' on the token."
-    if status == 404:
+    if status in (404, 410):  # 410: the router's "model is deprecated and no longer supported by provider"
         return "Check the model id, and that the provider serves it (see the model page's Inference Providers)."
     if status == 429:
         return "Rate limited: lower concurrency, raise max_retries, or wait before retrying."
@@ -188,7 +188,7 @@ def error_from_response(
         cls = HFServerlessPaymentRequiredError
     elif status == 403:
         cls = HFServerlessPermissionDeniedError
-    elif status == 404:
+    elif status in (404, 410):
         cls = HFServerlessNotFoundError
     elif status == 429:
         cls = HFServerlessRateLimitError

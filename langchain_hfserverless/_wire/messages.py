@@ -32,6 +32,11 @@ def _content_part(part: Any) -> Any:
     if not isinstance(part, dict):
         raise TypeError(f"Unsupported content part {type(part).__name__}: use a str or a dict content block.")
     if is_data_content_block(part):
+        if ("base64" in part or part.get("source_type") == "base64") and not part.get("mime_type"):
+            raise ValueError(
+                f"A base64 {part.get('type')!r} content block needs a mime_type (e.g. 'image/png', "
+                "'audio/wav', 'application/pdf'): add it to the block."
+            )
         return convert_to_openai_data_block(part)
     if part.get("type") == "text" and set(part) - {"type", "text"}:
         # LangChain v1 text blocks carry "id"/"annotations"; providers reject unknown keys.
@@ -47,7 +52,7 @@ def to_wire_content(content: str | list[Any]) -> str | list[Any]:
 
 
 def _text_only(content: str | list[Any]) -> str | list[Any]:
-    """Tool and assistant turns: a list of text parts becomes one string, which every chat template reads."""
+    """Tool turns: a list of text parts becomes one string, which every chat template reads."""
     if isinstance(content, str):
         return content
     parts = [_content_part(p) for p in content]
@@ -67,9 +72,10 @@ def tool_call_to_wire(call: dict[str, Any]) -> dict[str, Any]:
 def _ai_to_wire(message: AIMessage) -> dict[str, Any]:
     content: Any = message.content
     if isinstance(content, list):
-        content = _text_only(
-            [p for p in content if not (isinstance(p, dict) and p.get("type") in _AI_SKIPPED_BLOCKS)]
-        )
+        # Keep the shape the turn had (real clients replay assistant turns as text parts, and the router takes
+        # them); only blocks that travel as `tool_calls`, or not at all, leave. Nothing left -> "".
+        parts = [p for p in content if not (isinstance(p, dict) and p.get("type") in _AI_SKIPPED_BLOCKS)]
+        content = to_wire_content(parts) if parts else ""
     wire: dict[str, Any] = {"role": "assistant", "content": content}
     calls = [tool_call_to_wire(dict(c)) for c in message.tool_calls]
     calls += [

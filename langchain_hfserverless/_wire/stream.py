@@ -115,7 +115,7 @@ class ChatStreamState:
             if field_reasoning:
                 reasoning += field_reasoning
             calls = delta.get("tool_calls")
-            if isinstance(calls, Mapping):  # TGI 2.0 streamed one tool-call object, not a list of them
+            if isinstance(calls, Mapping):  # TGI 1.4 streamed one tool-call object, not a list of them
                 calls = [calls]
             if calls:
                 tool_chunks.extend(self._tool_chunks(calls))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -66,15 +66,32 @@ def parse_arguments(raw: Any) -> dict[str, Any]:
     return value
 
 
-def tool_calls_from_wire(raw_calls: Sequence[Any] | None) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+def raw_arguments(function: Mapping[str, Any]) -> Any:
+    """A tool call's arguments as sent: ``arguments``, or ``parameters`` where TGI 1.4.3 put them."""
+    arguments = function.get("arguments")
+    return function.get("parameters") if arguments is None else arguments
+
+
+def tool_calls_from_wire(
+    raw_calls: Sequence[Any] | Mapping[str, Any] | None,
+) -> tuple[list[ToolCall], list[InvalidToolCall]]:
     """Complete tool calls of a message: parsed ones, and those whose arguments cannot be read."""
     calls: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
+    if isinstance(raw_calls, Mapping):  # one tool-call object where a list belongs (TGI 1.4 streams)
+        raw_calls = [raw_calls]
+    if raw_calls and not isinstance(raw_calls, list):
+        raise ValueError(f"tool_calls is not a list: {str(raw_calls)[:200]}")
     for raw in raw_calls or ():
-        function = raw.get("function") or {}
-        name = function.get("name")
+        function = (raw.get("function") or {}) if isinstance(raw, Mapping) else None
+        name = function.get("name") if isinstance(function, Mapping) else None
+        if not isinstance(function, Mapping) or not isinstance(name, (str, type(None))):
+            # Not a tool call we can read: kept as an invalid one, never dropped.
+            invalid.append(invalid_tool_call(name=None, args=orjson.dumps(raw).decode(), id=None,
+                                             error="not a tool-call object with a string function name"))
+            continue
         call_id = _tool_call_id(raw.get("id"))
-        arguments = function.get("arguments")
+        arguments = raw_arguments(function)
         try:
             args = parse_arguments(arguments)
         except ValueError as exc:
@@ -95,7 +112,7 @@ def wire_tool_calls_for_kwargs(raw_calls: Sequence[Any]) -> list[dict[str, Any]]
     out = []
     for raw in raw_calls:
         function = raw.get("function") or {}
-        arguments = function.get("arguments")
+        arguments = raw_arguments(function)
         out.append(
             {
                 "id": None if raw.get("id") is None else str(raw.get("id")),
