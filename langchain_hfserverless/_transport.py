@@ -215,7 +215,9 @@ class RouterTransport:
             extra["x-wait-for-model"] = "true" if wait_for_model else "false"
         extra.update(default_headers or {})
         self._extra_headers = extra
-        self._backoff = wait_exponential_jitter(multiplier=retry_initial_wait, max=retry_max_wait, jitter=retry_initial_wait)
+        self._backoff = wait_exponential_jitter(
+            multiplier=retry_initial_wait, max=retry_max_wait, jitter=retry_initial_wait
+        )
         self._routes: dict[tuple[str, str | None], Route] = {}
         self._client: httpx2.Client | None = None
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
