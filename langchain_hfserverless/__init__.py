@@ -1,24 +1,55 @@
-"""LangChain integration for the Hugging Face Inference Providers router and Serverless Inference API."""
+"""LangChain integration for the Hugging Face Inference Providers router and Serverless Inference API.
 
-from langchain_hfserverless.chat_models import ChatHFServerless
-from langchain_hfserverless.embeddings import HFServerlessEmbeddings
-from langchain_hfserverless.errors import (
-    HFServerlessAPIError,
-    HFServerlessAuthenticationError,
-    HFServerlessConnectionError,
-    HFServerlessContextOverflowError,
-    HFServerlessError,
-    HFServerlessInvalidRequestError,
-    HFServerlessNotFoundError,
-    HFServerlessPaymentRequiredError,
-    HFServerlessPermissionDeniedError,
-    HFServerlessRateLimitError,
-    HFServerlessTimeoutError,
-)
-from langchain_hfserverless.llms import HFServerlessLLM
-from langchain_hfserverless.tools import HFServerlessTaskTool, HFServerlessToolkit, MediaBytes, create_task_tool
+The public names load on first use (PEP 562), so importing the package costs nothing until a class is touched:
+an app that only needs the chat model never imports the task tools, and vice versa.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from langchain_hfserverless.chat_models import ChatHFServerless
+    from langchain_hfserverless.embeddings import HFServerlessEmbeddings
+    from langchain_hfserverless.errors import (
+        HFServerlessAPIError,
+        HFServerlessAuthenticationError,
+        HFServerlessConnectionError,
+        HFServerlessContextOverflowError,
+        HFServerlessError,
+        HFServerlessInvalidRequestError,
+        HFServerlessNotFoundError,
+        HFServerlessPaymentRequiredError,
+        HFServerlessPermissionDeniedError,
+        HFServerlessRateLimitError,
+        HFServerlessTimeoutError,
+    )
+    from langchain_hfserverless.llms import HFServerlessLLM
+    from langchain_hfserverless.tools import HFServerlessTaskTool, HFServerlessToolkit, MediaBytes, create_task_tool
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "ChatHFServerless": "chat_models",
+    "HFServerlessEmbeddings": "embeddings",
+    "HFServerlessLLM": "llms",
+    "HFServerlessTaskTool": "tools",
+    "HFServerlessToolkit": "tools",
+    "MediaBytes": "tools",
+    "create_task_tool": "tools",
+    "HFServerlessAPIError": "errors",
+    "HFServerlessAuthenticationError": "errors",
+    "HFServerlessConnectionError": "errors",
+    "HFServerlessContextOverflowError": "errors",
+    "HFServerlessError": "errors",
+    "HFServerlessInvalidRequestError": "errors",
+    "HFServerlessNotFoundError": "errors",
+    "HFServerlessPaymentRequiredError": "errors",
+    "HFServerlessPermissionDeniedError": "errors",
+    "HFServerlessRateLimitError": "errors",
+    "HFServerlessTimeoutError": "errors",
+}
 
 __all__ = [
     "ChatHFServerless",
@@ -41,3 +72,16 @@ __all__ = [
     "__version__",
     "create_task_tool",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'langchain_hfserverless' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"langchain_hfserverless.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
