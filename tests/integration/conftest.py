@@ -2,7 +2,9 @@
 
 Cassettes live in the top-level ``cassettes/`` (see ``tests/conftest.py``), one folder per test class and
 one file per test: ``cassettes/TestChatHFServerlessStandard/test_invoke.yaml``. Parametrized variants of a
-test send the same requests, so they share the file of the test they belong to.
+test usually send the same requests (``output_version`` is not a request parameter), so they share the file of
+the test they belong to; the variants of ``_PER_VARIANT`` tests send different requests (another schema), so
+each has its own file: ``test_structured_output[typeddict].yaml``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import pytest
 _SECRET_HEADERS = ["authorization", "x-api-key", "api-key", "cookie", "set-cookie"]
 # Tests that replay their cassette many times in one run (pytest-benchmark rounds).
 _REPEATED_PLAYBACK = frozenset({"test_stream_time"})
+# Tests whose parametrized variants send different requests: one cassette per variant.
+_PER_VARIANT = frozenset({"test_structured_output", "test_structured_output_async"})
 
 
 @pytest.fixture
@@ -31,11 +35,14 @@ def vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 def default_cassette_name(request: pytest.FixtureRequest) -> str:
-    """``<TestClass>/<test name>``, without the parametrization id; ``@pytest.mark.default_cassette`` wins."""
+    """``<TestClass>/<test name>``, with the parametrization id only for ``_PER_VARIANT`` tests;
+    ``@pytest.mark.default_cassette`` wins."""
     marker = request.node.get_closest_marker("default_cassette")
     if marker is not None:
         return str(marker.args[0])
     name = request.node.originalname
+    if name in _PER_VARIANT:
+        name = request.node.name
     return f"{request.cls.__name__}/{name}" if request.cls is not None else name
 
 
