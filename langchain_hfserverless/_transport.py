@@ -110,8 +110,7 @@ class Reply:
             return orjson.loads(self.content)
         except orjson.JSONDecodeError as exc:
             raise HFServerlessAPIError(
-                f"Expected JSON, got {self.headers.get('content-type', 'no content-type')}: "
-                f"{self.content[:200]!r}"
+                f"Expected JSON, got {self.headers.get('content-type', 'no content-type')}: {self.content[:200]!r}"
             ) from exc
 
 
@@ -318,13 +317,17 @@ class RouterTransport:
         provider = suffix if suffix and suffix not in _ROUTING_SUFFIXES else self.provider
         token = self._require_token(ROUTER_URL, model)
         params, helper = self._prepare_with_helper(
-            task, bare, token, inputs=inputs, parameters=dict(parameters or {}), extra_payload=extra_payload,
+            task,
+            bare,
+            token,
+            inputs=inputs,
+            parameters=dict(parameters or {}),
+            extra_payload=extra_payload,
             provider=provider,
         )
         headers = {**params.headers, **self._extra_headers}
         data = bytes(params.data) if params.data is not None else None
-        return Route(params.url, params.model, helper.provider, headers, helper=helper, payload=params.json,
-                     data=data)
+        return Route(params.url, params.model, helper.provider, headers, helper=helper, payload=params.json, data=data)
 
     def fetch_route(self, url: str, *, model: str | None = None, provider: str | None = None) -> Route:
         """A GET of a result URL or a job's status URL (``model``/``provider`` only name it in errors).
@@ -379,8 +382,10 @@ class RouterTransport:
             ) from None
         except ValueError as exc:
             text = str(exc)
-            cls = HFServerlessNotFoundError if "not supported" in text or "No provider" in text else (
-                HFServerlessInvalidRequestError
+            cls = (
+                HFServerlessNotFoundError
+                if "not supported" in text or "No provider" in text
+                else (HFServerlessInvalidRequestError)
             )
             raise cls(
                 f"Cannot route model {model!r} for task {task!r} via provider {provider!r}: {text}",
@@ -459,10 +464,11 @@ class RouterTransport:
                 model=route.model,
                 provider=route.provider,
             )
+        cause = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__} (no detail)"
         if streaming:  # the server was reached and answered 200; the connection died mid-answer
-            text = f"The stream from {where} broke off: {type(exc).__name__}: {exc}. Retry the request."
+            text = f"The stream from {where} broke off: {cause}. Retry the request."
         else:
-            text = f"Could not reach {where}: {type(exc).__name__}: {exc}. Check the network and base_url."
+            text = f"Could not reach {where}: {cause}. Check the network and base_url."
         return HFServerlessConnectionError(
             text,
             model=route.model,
@@ -472,9 +478,12 @@ class RouterTransport:
     def _check(self, response: httpx2.Response, route: Route) -> None:
         logger.debug("POST %s -> %s", route.url, response.status_code)
         if response.status_code >= 400:
-            raise _scrubbed(error_from_response(
-                response.status_code, response.headers, response.content, model=route.model, provider=route.provider
-            ), route)
+            raise _scrubbed(
+                error_from_response(
+                    response.status_code, response.headers, response.content, model=route.model, provider=route.provider
+                ),
+                route,
+            )
 
     def get(self, url: str, *, model: str | None = None, provider: str | None = None) -> Reply:
         """GET ``url`` (a generated file, a job's status) with the same retries and typed errors as a POST."""

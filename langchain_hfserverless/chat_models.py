@@ -89,9 +89,7 @@ class ChatHFServerless(BaseChatModel):
     max_tokens: int | None = None
     top_p: float | None = None
     seed: int | None = None
-    stop: list[str] | str | None = Field(
-        default=None, validation_alias=AliasChoices("stop", "stop_sequences")
-    )
+    stop: list[str] | str | None = Field(default=None, validation_alias=AliasChoices("stop", "stop_sequences"))
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
     logprobs: bool | None = None

@@ -42,7 +42,7 @@ def usage_from_wire(usage: Any) -> UsageMetadata | None:
 def header(headers: Mapping[str, str], name: str) -> str | None:
     """Case-insensitive header lookup over plain dicts (cassettes) and httpx Headers alike."""
     value = headers.get(name)
-    if value is None:
+    if value is None and isinstance(headers, dict):  # httpx Headers already ignore case: a miss is a miss
         lowered = name.lower()
         value = next((v for k, v in headers.items() if k.lower() == lowered), None)
     return value

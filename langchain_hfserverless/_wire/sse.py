@@ -80,6 +80,8 @@ class SSEDecoder:
             raise SSEDecodeError(f"Unreadable stream event (truncated?): {data[:200]!r}") from exc
 
     def _tag(self, payload: Any) -> Any:
+        if not self._event:  # the common case, once per chunk
+            return payload
         if self._event == "error" and isinstance(payload, dict) and "error" not in payload:
             payload = {"error": payload}
         self._event = ""

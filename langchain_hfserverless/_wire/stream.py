@@ -103,7 +103,7 @@ class ChatStreamState:
             if choice.get("finish_reason"):
                 self.finish_reason = choice["finish_reason"]
             logprobs = choice.get("logprobs")
-            if isinstance(logprobs, Mapping) and logprobs.get("content"):
+            if logprobs and isinstance(logprobs, Mapping) and logprobs.get("content"):  # ABC checks cost per chunk
                 self.logprobs.extend(logprobs["content"])
             delta = choice.get("delta") or choice.get("message") or {}
             text = delta.get("content")
@@ -111,13 +111,14 @@ class ChatStreamState:
                 answer, thought = self._splitter.feed(text)
                 content += answer
                 reasoning += thought
-            field_reasoning = reasoning_of(delta)
-            if field_reasoning:
-                reasoning += field_reasoning
+            if "reasoning_content" in delta or "reasoning" in delta:
+                field_reasoning = reasoning_of(delta)
+                if field_reasoning:
+                    reasoning += field_reasoning
             calls = delta.get("tool_calls")
-            if isinstance(calls, Mapping):  # TGI 1.4 streamed one tool-call object, not a list of them
-                calls = [calls]
             if calls:
+                if isinstance(calls, Mapping):  # TGI 1.4 streamed one tool-call object, not a list of them
+                    calls = [calls]
                 tool_chunks.extend(self._tool_chunks(calls))
         return self._chunk(content, reasoning, tool_chunks)
 

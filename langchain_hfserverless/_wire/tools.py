@@ -87,8 +87,14 @@ def tool_calls_from_wire(
         name = function.get("name") if isinstance(function, Mapping) else None
         if not isinstance(function, Mapping) or not isinstance(name, (str, type(None))):
             # Not a tool call we can read: kept as an invalid one, never dropped.
-            invalid.append(invalid_tool_call(name=None, args=orjson.dumps(raw).decode(), id=None,
-                                             error="not a tool-call object with a string function name"))
+            invalid.append(
+                invalid_tool_call(
+                    name=None,
+                    args=orjson.dumps(raw).decode(),
+                    id=None,
+                    error="not a tool-call object with a string function name",
+                )
+            )
             continue
         call_id = _tool_call_id(raw.get("id"))
         arguments = raw_arguments(function)
@@ -119,7 +125,8 @@ def wire_tool_calls_for_kwargs(raw_calls: Sequence[Any]) -> list[dict[str, Any]]
                 "type": "function",
                 "function": {
                     "name": function.get("name"),
-                    "arguments": arguments if isinstance(arguments, str) or arguments is None
+                    "arguments": arguments
+                    if isinstance(arguments, str) or arguments is None
                     else orjson.dumps(arguments).decode(),
                 },
             }
