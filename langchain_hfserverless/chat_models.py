@@ -18,9 +18,10 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, model_validator
 
-from langchain_hfserverless._transport import _ROUTING_SUFFIXES, Reply, Route, RouterTransport, StreamMeta, split_model
+from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._transport import _ROUTING_SUFFIXES, Reply, Route, StreamMeta, split_model
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan
 from langchain_hfserverless._wire.messages import to_wire_messages
@@ -53,7 +54,7 @@ _BODY_FIELDS = (
 _CALL_ONLY = frozenset({"model", "model_name", "stream", "stream_options"})
 
 
-class ChatHFServerless(BaseChatModel):
+class ChatHFServerless(HFConnection, BaseChatModel):
     """Chat model on the Hugging Face router (Inference Providers), a dedicated Endpoint, TGI or vLLM.
 
     The request carries exactly what you set — no sampling defaults are injected — plus any call-time keyword
@@ -76,15 +77,6 @@ class ChatHFServerless(BaseChatModel):
 
     model: str | None = Field(default=None, validation_alias=AliasChoices("model", "model_name"))
     """Hub model id; may end in ``:provider``, ``:fastest`` or ``:cheapest``. Optional with ``base_url``."""
-    provider: str = "auto"
-    """``"auto"`` lets the router choose (your preference order on hf.co); or a provider name."""
-    base_url: str | None = None
-    """A dedicated Inference Endpoint, TGI or vLLM server (root or ``/v1``). No Hub request is made."""
-    api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
-    )
-    """Token; else ``HF_TOKEN``, else the saved ``hf auth login``. The ambient token never goes to a
-    non-Hugging-Face ``base_url``; an explicit one does."""
     temperature: float | None = None
     max_tokens: int | None = None
     top_p: float | None = None
@@ -94,23 +86,12 @@ class ChatHFServerless(BaseChatModel):
     presence_penalty: float | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = None
-    timeout: float | None = 120.0
-    """Seconds for one request (``None``: no limit)."""
-    max_retries: int = 2
-    """Retries of 429, 502, 503, 504 and connection failures, honouring ``Retry-After`` / ``estimated_time``."""
     streaming: bool = False
     """Stream under ``invoke`` too."""
     stream_usage: bool = True
     """Ask for usage when streaming (``stream_options.include_usage``)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra body keys sent with every request."""
-    default_headers: dict[str, str] | None = Field(default=None, repr=False)
-    bill_to: str | None = None
-    """Organisation billed for the request (``X-HF-Bill-To``)."""
-    use_cache: bool | None = None
-    """``False`` sends ``x-use-cache: false``."""
-    wait_for_model: bool | None = None
-    """``True`` sends ``x-wait-for-model: true``: hold while a cold model loads instead of a 503."""
     fallback_providers: list[str] | None = None
     """Providers to ask, in order, when the first cannot serve the call: it rejects what the request asks for
     (tools, ``tool_choice``, ``response_format``: a 400/422 saying "not supported"), has no credit left (402),
@@ -124,7 +105,6 @@ class ChatHFServerless(BaseChatModel):
     (``json_object`` becomes the grammar of any object). ``"auto"``: OpenAI form; a ``base_url`` server that
     rejects it as TGI does ("unknown variant `json_schema`") gets the grammar form, re-sent once and kept."""
 
-    _transport_instance: RouterTransport | None = PrivateAttr(default=None)
     _tgi_grammar_seen: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
@@ -194,22 +174,6 @@ class ChatHFServerless(BaseChatModel):
         return params
 
     # ------------------------------------------------------------------ request building
-
-    @property
-    def _transport(self) -> RouterTransport:
-        if self._transport_instance is None:
-            self._transport_instance = RouterTransport(
-                api_key=self.api_key.get_secret_value() if self.api_key else None,
-                provider=self.provider,
-                base_url=self.base_url,
-                bill_to=self.bill_to,
-                use_cache=self.use_cache,
-                wait_for_model=self.wait_for_model,
-                default_headers=self.default_headers,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
-        return self._transport_instance
 
     def _request(
         self,

@@ -11,17 +11,15 @@ from typing import Any, Literal
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables.config import ContextThreadPoolExecutor, run_in_executor
 from pydantic import (
-    AliasChoices,
-    BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
-    SecretStr,
     field_validator,
     model_validator,
 )
 
-from langchain_hfserverless._transport import Reply, Route, RouterTransport
+from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._transport import Reply, Route
 from langchain_hfserverless._wire.embeddings import (
     Dialect,
     DimensionsError,
@@ -61,7 +59,7 @@ class _NoProgress:
         pass
 
 
-class HFServerlessEmbeddings(BaseModel, Embeddings):
+class HFServerlessEmbeddings(HFConnection, Embeddings):
     """Embeddings via feature extraction: the router (hf-inference and providers), a TEI server or an Endpoint.
 
     Texts go out in batches of ``batch_size``, ``max_concurrency`` batches at a time (threads in sync, tasks in
@@ -82,16 +80,9 @@ class HFServerlessEmbeddings(BaseModel, Embeddings):
 
     model: str | None = None
     """Hub model id; may end in ``:provider``. Optional with ``base_url``."""
-    provider: str = "auto"
-    """``"auto"`` (first provider of the model's mapping, in your order on hf.co) or a provider name."""
     base_url: str | None = None
     """A TEI ``/embed`` URL, a dedicated Inference Endpoint, or an OpenAI-style ``…/v1/embeddings`` URL: the
     body is POSTed to it as given and no Hub request is made."""
-    api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
-    )
-    """Token; else ``HF_TOKEN``, else the saved ``hf auth login``. The ambient token never goes to a
-    non-Hugging-Face ``base_url``; an explicit one does."""
     batch_size: int = Field(default=32, gt=0)
     """Texts per request."""
     max_concurrency: int = Field(default=4, gt=0)
@@ -116,16 +107,7 @@ class HFServerlessEmbeddings(BaseModel, Embeddings):
     """How token-level output ``[tokens][hidden]`` becomes one vector; ``"none"`` raises instead."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Further body keys sent with every request, as given."""
-    timeout: float | None = 120.0
-    """Seconds for one request (``None``: no limit)."""
-    max_retries: int = 2
-    """Retries per batch of 429, 502, 503, 504 and connection failures."""
-    default_headers: dict[str, str] | None = Field(default=None, repr=False)
-    bill_to: str | None = None
-    use_cache: bool | None = None
-    wait_for_model: bool | None = None
 
-    _transport_instance: RouterTransport | None = PrivateAttr(default=None)
     _plan_instance: _Plan | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -142,22 +124,6 @@ class HFServerlessEmbeddings(BaseModel, Embeddings):
         return value
 
     # ------------------------------------------------------------------ request building
-
-    @property
-    def _transport(self) -> RouterTransport:
-        if self._transport_instance is None:
-            self._transport_instance = RouterTransport(
-                api_key=self.api_key.get_secret_value() if self.api_key else None,
-                provider=self.provider,
-                base_url=self.base_url,
-                bill_to=self.bill_to,
-                use_cache=self.use_cache,
-                wait_for_model=self.wait_for_model,
-                default_headers=self.default_headers,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
-        return self._transport_instance
 
     def _plan(self, sample: str | list[str]) -> _Plan:
         if self._plan_instance is None:

@@ -11,9 +11,10 @@ from langchain_core.language_models.llms import BaseLLM, LangSmithParams
 from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult, Generation, GenerationChunk, LLMResult
 from langchain_core.runnables.config import ContextThreadPoolExecutor, run_in_executor
-from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from langchain_hfserverless._transport import Reply, Route, RouterTransport, StreamMeta
+from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._transport import Reply, Route, StreamMeta
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.sse import is_error_event
 from langchain_hfserverless._wire.text_generation import (
@@ -34,7 +35,7 @@ _TASK = "text-generation"
 _END = object()
 
 
-class HFServerlessLLM(BaseLLM):
+class HFServerlessLLM(HFConnection, BaseLLM):
     """Text generation (``{"inputs", "parameters", "stream"}``) for base models, on the router or your own server.
 
     Only the parameters you set are sent. Stop sequences are sent and also cut client-side (TGI leaves the stop
@@ -56,15 +57,8 @@ class HFServerlessLLM(BaseLLM):
 
     model: str | None = None
     """Hub model id; may end in ``:provider``. Optional with ``base_url``."""
-    provider: str = "auto"
-    """``"auto"`` (first provider of the model's mapping, in your order on hf.co) or a provider name."""
     base_url: str | None = None
     """A TGI server or dedicated Inference Endpoint: the payload is POSTed to this URL as given, no Hub request."""
-    api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
-    )
-    """Token; else ``HF_TOKEN``, else the saved ``hf auth login``. The ambient token never goes to a
-    non-Hugging-Face ``base_url``; an explicit one does."""
     max_new_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
@@ -85,17 +79,7 @@ class HFServerlessLLM(BaseLLM):
     """When the model is served only as chat, send the prompt as one user message on the chat route."""
     max_concurrency: int = Field(default=8, gt=0)
     """Prompts of one ``batch``/``generate`` call in flight at once (threads in sync, tasks in async)."""
-    timeout: float | None = 120.0
-    """Seconds for one request (``None``: no limit)."""
-    max_retries: int = 2
-    """Retries of 429, 502, 503, 504 and connection failures, honouring ``Retry-After`` / ``estimated_time``."""
-    default_headers: dict[str, str] | None = Field(default=None, repr=False)
-    bill_to: str | None = None
-    """Organisation billed for the request (``X-HF-Bill-To``)."""
-    use_cache: bool | None = None
-    wait_for_model: bool | None = None
 
-    _transport_instance: RouterTransport | None = PrivateAttr(default=None)
     _chat_instance: ChatHFServerless | None = PrivateAttr(default=None)
     _fallback_reason: str | None = PrivateAttr(default=None)
 
@@ -154,22 +138,6 @@ class HFServerlessLLM(BaseLLM):
         return params
 
     # ------------------------------------------------------------------ request building
-
-    @property
-    def _transport(self) -> RouterTransport:
-        if self._transport_instance is None:
-            self._transport_instance = RouterTransport(
-                api_key=self.api_key.get_secret_value() if self.api_key else None,
-                provider=self.provider,
-                base_url=self.base_url,
-                bill_to=self.bill_to,
-                use_cache=self.use_cache,
-                wait_for_model=self.wait_for_model,
-                default_headers=self.default_headers,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
-        return self._transport_instance
 
     def _parameters(self, stop: list[str] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """The set fields, the stop list, ``model_kwargs`` as given, then call-time keywords."""

@@ -111,24 +111,3 @@ def tool_calls_from_wire(
             continue
         calls.append(tool_call(name=name, args=args, id=call_id))
     return calls, invalid
-
-
-def wire_tool_calls_for_kwargs(raw_calls: Sequence[Any]) -> list[dict[str, Any]]:
-    """Tool calls as OpenAI dicts for ``additional_kwargs`` (arguments always a string)."""
-    out = []
-    for raw in raw_calls:
-        function = raw.get("function") or {}
-        arguments = raw_arguments(function)
-        out.append(
-            {
-                "id": None if raw.get("id") is None else str(raw.get("id")),
-                "type": "function",
-                "function": {
-                    "name": function.get("name"),
-                    "arguments": arguments
-                    if isinstance(arguments, str) or arguments is None
-                    else orjson.dumps(arguments).decode(),
-                },
-            }
-        )
-    return out

@@ -16,9 +16,10 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool
-from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, SecretStr, WithJsonSchema, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
-from langchain_hfserverless._transport import Reply, Route, RouterTransport
+from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._transport import Reply, Route
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.sse import is_error_event
 from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessError, HFServerlessTimeoutError
@@ -78,7 +79,7 @@ Step = Open | Post | Get | Pause
 Plan = Generator[Step, Any, tuple[Any, Any]]
 
 
-class HFServerlessTaskTool(BaseTool):
+class HFServerlessTaskTool(HFConnection, BaseTool):
     """Base of the task tools: a Hub task (text-to-image, translation, ...) served by the Inference Providers router.
 
     Each tool answers with ``(content, artifact)``: a short text for the model (plus the image itself as a content
@@ -110,32 +111,14 @@ class HFServerlessTaskTool(BaseTool):
 
     model: str | None = None
     """Hub model id, optionally ``:provider``; defaults to the task's ``default_model``."""
-    provider: str = "auto"
-    """``"auto"`` (the first provider in your preference order that serves the model) or a provider name."""
     base_url: str | None = None
     """A dedicated Inference Endpoint or server: the request goes to this URL as given, in hf-inference form."""
-    api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
-    )
-    """Token; else ``HF_TOKEN``, else the saved ``hf auth login`` (never sent to a non-Hugging-Face host)."""
-    timeout: float | None = 120.0
-    """Seconds for one HTTP request (``None``: no limit)."""
-    max_retries: int = 2
-    """Retries of 429, 502, 503, 504 and connection failures, honouring ``Retry-After``."""
     parameters: dict[str, Any] = Field(default_factory=dict)
     """Task parameters sent with every call (e.g. ``{"num_inference_steps": 4}``); call arguments win."""
-    default_headers: dict[str, str] | None = Field(default=None, repr=False)
-    bill_to: str | None = None
-    """Organisation billed for the request (``X-HF-Bill-To``)."""
-    use_cache: bool | None = None
-    wait_for_model: bool | None = None
-    """``True`` sends ``x-wait-for-model: true``: hold while a cold model loads instead of a 503."""
     max_input_bytes: int = 20 * 1024 * 1024
     """Largest image or audio input accepted, in bytes."""
     allow_local_files: bool = True
     """Whether media arguments may name local files (turn off when the model's input is untrusted)."""
-
-    _transport_instance: RouterTransport | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> HFServerlessTaskTool:
@@ -146,22 +129,6 @@ class HFServerlessTaskTool(BaseTool):
         if self.max_input_bytes <= 0:
             raise ValueError("max_input_bytes must be positive.")
         return self
-
-    @property
-    def _transport(self) -> RouterTransport:
-        if self._transport_instance is None:
-            self._transport_instance = RouterTransport(
-                api_key=self.api_key.get_secret_value() if self.api_key else None,
-                provider=self.provider,
-                base_url=self.base_url,
-                bill_to=self.bill_to,
-                use_cache=self.use_cache,
-                wait_for_model=self.wait_for_model,
-                default_headers=self.default_headers,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
-        return self._transport_instance
 
     # ------------------------------------------------------------------ the two shells
 

@@ -15,7 +15,6 @@ from langchain_hfserverless._wire.tools import (
     tool_calls_from_wire,
     tool_choice_to_wire,
     tools_to_wire,
-    wire_tool_calls_for_kwargs,
 )
 from tests.unit.test_wire_sse import HUB_CASSETTES, recorded_posts, tgi_snapshot
 
@@ -289,18 +288,3 @@ def test_unicode_arguments() -> None:
 @pytest.mark.parametrize("empty", [None, []])
 def test_no_tool_calls(empty: Any) -> None:
     assert tool_calls_from_wire(empty) == ([], [])
-
-
-def test_wire_tool_calls_for_kwargs_always_string_arguments() -> None:
-    out = wire_tool_calls_for_kwargs(
-        [
-            {"id": 0, "function": {"name": "f", "arguments": {"a": "é"}}},
-            {"id": "call_1", "function": {"name": "g", "arguments": '{"b": 2}'}},
-            {"function": {"name": "h", "arguments": None}},
-        ]
-    )
-    assert out == [
-        {"id": "0", "type": "function", "function": {"name": "f", "arguments": '{"a":"é"}'}},
-        {"id": "call_1", "type": "function", "function": {"name": "g", "arguments": '{"b": 2}'}},
-        {"id": None, "type": "function", "function": {"name": "h", "arguments": None}},
-    ]
