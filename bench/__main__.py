@@ -116,7 +116,7 @@ def profile(name: str) -> int:
         profiler.enable()
         fn()
         profiler.disable()
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+    pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(os.environ.get("BENCH_FILTER", ""), 35)
     return 0
 
 
