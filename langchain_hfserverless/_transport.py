@@ -380,6 +380,14 @@ class RouterTransport:
             raise error_from_response(
                 response.status_code, dict(response.headers), response.content, model=model, provider=provider
             ) from None
+        except (httpx2.TransportError, ConnectionError) as exc:  # the Hub lookup of the provider mapping failed
+            raise HFServerlessConnectionError(
+                f"Could not look up which provider serves model {model!r} for task {task!r} on the Hugging Face Hub "
+                f"({type(exc).__name__}: {exc}). Check the network (and HF_HUB_OFFLINE), or skip the lookup with "
+                "base_url= or a 'model:provider' suffix on the chat model.",
+                model=model,
+                provider=provider,
+            ) from None
         except ValueError as exc:
             text = str(exc)
             cls = (

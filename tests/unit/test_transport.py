@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import httpx2
 import pytest
 import tenacity
 
@@ -749,3 +750,19 @@ def test_unreachable_server_is_a_connection_error(waits: list[float]) -> None:
     with pytest.raises(HFServerlessConnectionError, match="Could not reach"):
         transport.post(transport.chat_route("m"), {})
     assert len(waits) == 1  # connection failures are retried
+
+
+@pytest.mark.parametrize("failure", [httpx2.ConnectError("no route to host"), ConnectionError("offline mode")])
+def test_a_failed_hub_lookup_is_a_typed_connection_error(monkeypatch: pytest.MonkeyPatch, failure: Exception) -> None:
+    def unreachable(model: str) -> None:
+        raise failure
+
+    for module in ("huggingface_hub.inference._providers", "huggingface_hub.inference._providers._common"):
+        monkeypatch.setattr(f"{module}._fetch_inference_provider_mapping", unreachable)
+    transport = RouterTransport(api_key="hf_lookup_token", provider="together")
+    with pytest.raises(HFServerlessConnectionError, match="Could not look up which provider") as info:
+        transport.chat_route("meta-llama/Llama-3.1-8B-Instruct")
+    assert "hf_lookup_token" not in str(info.value)
+    auto = RouterTransport(api_key="hf_lookup_token")
+    with pytest.raises(HFServerlessConnectionError, match="feature-extraction"):
+        auto.task_route("feature-extraction", "sentence-transformers/all-MiniLM-L6-v2", inputs=["a"])
