@@ -102,7 +102,10 @@ def body(server: LoopbackServer, i: int = 0) -> dict[str, Any]:
 @pytest.mark.filterwarnings("ignore:This API is in beta")  # Runnable.as_tool
 def test_every_tool_kind_is_sent_as_an_openai_function(server: LoopbackServer, llm: ChatHFServerless) -> None:
     server.reply(body=completion("ok", finish="stop"))
-    as_runnable = RunnableLambda(lambda x: str(x)).as_tool(name="echo", description="Echo the input.")
+    # arg_types: on Python 3.10 langchain-core cannot infer them from an untyped lambda.
+    as_runnable = RunnableLambda(lambda x: str(x)).as_tool(
+        name="echo", description="Echo the input.", arg_types={"text": str}
+    )
     llm.bind_tools([get_weather, get_time, Forecast, Convert, OPENAI_TOOL, as_runnable]).invoke("hi")
     tools = body(server)["tools"]
     assert [t["type"] for t in tools] == ["function"] * 6
