@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
+from typing_extensions import Self
 
 from langchain_hfserverless._transport import RouterTransport
+
+_BUILDING = threading.Lock()
 
 
 class HFConnection(BaseModel):
@@ -41,18 +48,35 @@ class HFConnection(BaseModel):
     @property
     def _transport(self) -> RouterTransport:
         if self._transport_instance is None:
-            self._transport_instance = RouterTransport(
-                api_key=self.api_key.get_secret_value() if self.api_key else None,
-                provider=self.provider,
-                base_url=self.base_url,
-                bill_to=self.bill_to,
-                use_cache=self.use_cache,
-                wait_for_model=self.wait_for_model,
-                default_headers=self.default_headers,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
+            with _BUILDING:  # the threads of a first `batch` must share one transport, not each build a pool
+                if self._transport_instance is None:
+                    self._transport_instance = RouterTransport(
+                        api_key=self.api_key.get_secret_value() if self.api_key else None,
+                        provider=self.provider,
+                        base_url=self.base_url,
+                        bill_to=self.bill_to,
+                        use_cache=self.use_cache,
+                        wait_for_model=self.wait_for_model,
+                        default_headers=self.default_headers,
+                        timeout=self.timeout,
+                        max_retries=self.max_retries,
+                    )
         return self._transport_instance
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; one that changes the model or a connection setting builds its own transport, routes and plans."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update and not {"model", *HFConnection.model_fields}.isdisjoint(update):
+            # Private state (pool, routes, plans, learned dialects) was built from the old settings.
+            for name, attr in type(self).__private_attributes__.items():
+                setattr(copied, name, attr.get_default())
+        return copied
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        memo = {} if memo is None else memo
+        if self._transport_instance is not None:
+            memo[id(self._transport_instance)] = None  # its pooled clients hold locks: the copy opens its own
+        return super().__deepcopy__(memo)
 
     def close(self) -> None:
         """Close the pooled sync connections (the instance stays usable: a new pool opens on the next call)."""

@@ -17,6 +17,7 @@ from langchain_core.language_models.chat_models import (
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -51,7 +52,7 @@ _BODY_FIELDS = (
     "top_logprobs",
 )
 # Model fields a call may override that are not body keys.
-_CALL_ONLY = frozenset({"model", "model_name", "stream", "stream_options"})
+_CALL_ONLY = frozenset({"model", "model_name", "stream"})
 
 
 class ChatHFServerless(HFConnection, BaseChatModel):
@@ -186,6 +187,7 @@ class ChatHFServerless(HFConnection, BaseChatModel):
     ) -> tuple[Route, dict[str, Any]]:
         """Route and body: model and messages first, then only what the user set, call-time keys last."""
         model = kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model
+        stream_usage = kwargs.pop("stream_usage", None)
         route = self._route(model, attempt)
         body: dict[str, Any] = {}
         if route.model:
@@ -203,9 +205,24 @@ class ChatHFServerless(HFConnection, BaseChatModel):
         if "response_format" in body:
             body["response_format"] = to_dialect(body["response_format"], self._dialect(attempt))
         body["stream"] = stream
-        if stream and self.stream_usage and "stream_options" not in body:
+        if stream and (self.stream_usage if stream_usage is None else stream_usage) and "stream_options" not in body:
             body["stream_options"] = {"include_usage": True}
         return route, body
+
+    async def _arequest(
+        self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, attempt: Attempt, **kwargs: Any
+    ) -> tuple[Route, dict[str, Any]]:
+        """``_request`` for the async shells: off the event loop when routing may ask the Hub for the provider's
+        model id (an explicit ``provider``, no ``:suffix``, no ``base_url``)."""
+        model = kwargs.get("model") or kwargs.get("model_name") or self.model
+        if (
+            attempt.provider is None
+            and not self.base_url
+            and self.provider != "auto"
+            and not split_model(model or "")[1]
+        ):
+            return await run_in_executor(None, self._request, messages, stop, stream=stream, attempt=attempt, **kwargs)
+        return self._request(messages, stop, stream=stream, attempt=attempt, **kwargs)
 
     def _result(self, reply: Reply, route: Route) -> ChatResult:
         data = reply.json()
@@ -268,7 +285,8 @@ class ChatHFServerless(HFConnection, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.streaming:
+        stream = kwargs.pop("stream", None)  # langchain-core's per-call switch, never a body key
+        if self.streaming if stream is None else stream:
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         plan = self._plan()
         for attempt in plan:
@@ -289,12 +307,13 @@ class ChatHFServerless(HFConnection, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.streaming:
+        stream = kwargs.pop("stream", None)
+        if self.streaming if stream is None else stream:
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
         plan = self._plan()
         for attempt in plan:
             try:
-                route, body = self._request(messages, stop, stream=False, attempt=attempt, **kwargs)
+                route, body = await self._arequest(messages, stop, stream=False, attempt=attempt, **kwargs)
                 result = self._result(await self._transport.apost(route, body), route)
             except HFServerlessError as exc:
                 plan.record(attempt, exc)
@@ -310,6 +329,7 @@ class ChatHFServerless(HFConnection, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        kwargs.pop("stream", None)
         plan = self._plan()
         for attempt in plan:
             state, meta, started = ChatStreamState(), StreamMeta(), False
@@ -339,11 +359,12 @@ class ChatHFServerless(HFConnection, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        kwargs.pop("stream", None)
         plan = self._plan()
         for attempt in plan:
             state, meta, started = ChatStreamState(), StreamMeta(), False
             try:
-                route, body = self._request(messages, stop, stream=True, attempt=attempt, **kwargs)
+                route, body = await self._arequest(messages, stop, stream=True, attempt=attempt, **kwargs)
                 async for event in self._transport.astream(route, body, meta):
                     chunk = state.chunk_from_event(event)
                     if chunk is not None:
