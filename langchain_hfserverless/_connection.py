@@ -6,7 +6,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, PrivateAttr, SecretStr, field_validator
 from typing_extensions import Self
 
 from langchain_hfserverless._transport import RouterTransport
@@ -31,7 +31,7 @@ class HFConnection(BaseModel):
     """Token; else ``HF_TOKEN``, else the saved ``hf auth login``. The ambient token never goes to a
     non-Hugging-Face ``base_url``; an explicit one does."""
     timeout: float | None = 120.0
-    """Seconds for one request (``None``: no limit)."""
+    """Seconds to wait for each step of a request — connect, send, each read of the answer (``None``: no limit)."""
     max_retries: int = 2
     """Retries of 429, 502, 503, 504 and connection failures, honouring ``Retry-After`` / ``estimated_time``."""
     default_headers: dict[str, str] | None = Field(default=None, repr=False)
@@ -44,6 +44,13 @@ class HFConnection(BaseModel):
     """``True`` sends ``x-wait-for-model: true``: hold while a cold model loads instead of a 503."""
 
     _transport_instance: RouterTransport | None = PrivateAttr(default=None)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            raise ValueError(f"base_url must start with http:// or https://, got {value!r} (e.g. 'http://{value}').")
+        return value
 
     @property
     def _transport(self) -> RouterTransport:

@@ -11,6 +11,7 @@ import asyncio
 import base64
 import functools
 import logging
+import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -144,7 +145,7 @@ def _drain(lines: Iterator[str]) -> None:
     try:
         for _ in lines:
             pass
-    except httpx2.TransportError:
+    except httpx2.RequestError:
         pass  # the answer is complete; a server that hangs up right after [DONE] just loses the connection
 
 
@@ -152,7 +153,7 @@ async def _adrain(lines: AsyncIterator[str]) -> None:
     try:
         async for _ in lines:
             pass
-    except httpx2.TransportError:
+    except httpx2.RequestError:
         pass
 
 
@@ -181,7 +182,7 @@ class RouterTransport:
         bill_to: organisation to bill (``X-HF-Bill-To``).
         use_cache / wait_for_model: the ``x-use-cache`` / ``x-wait-for-model`` headers, sent only when set.
         default_headers: extra headers for every request.
-        timeout: seconds for the whole request; ``None`` waits forever.
+        timeout: seconds for each connect, send and read; ``None`` waits forever.
         max_retries: retries of 429, 502, 503, 504 and connection failures; never of other 4xx.
     """
 
@@ -219,6 +220,7 @@ class RouterTransport:
         )
         self._routes: dict[tuple[str, str | None], Route] = {}
         self._client: httpx2.Client | None = None
+        self._client_lock = threading.Lock()
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
@@ -410,11 +412,13 @@ class RouterTransport:
     @property
     def client(self) -> httpx2.Client:
         if self._client is None:
-            self._client = httpx2.Client(
-                timeout=self._timeout(),
-                limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64),
-                follow_redirects=True,
-            )
+            with self._client_lock:  # the threads of a first batch() must share one pool
+                if self._client is None:
+                    self._client = httpx2.Client(
+                        timeout=self._timeout(),
+                        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64),
+                        follow_redirects=True,
+                    )
         return self._client
 
     @property
@@ -422,6 +426,9 @@ class RouterTransport:
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
+            # A client holds its loop, so the weak key never dies by itself: drop those of closed loops.
+            for stale in [old for old in self._async_clients if old.is_closed()]:
+                del self._async_clients[stale]
             client = httpx2.AsyncClient(
                 timeout=self._timeout(),
                 limits=httpx2.Limits(max_connections=None, max_keepalive_connections=256),
@@ -473,6 +480,12 @@ class RouterTransport:
                 provider=route.provider,
             )
         cause = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__} (no detail)"
+        if not isinstance(exc, httpx2.TransportError):  # undecodable body, redirect loop: retrying will not help
+            return HFServerlessAPIError(
+                f"Unreadable answer from {where}: {cause}. Check base_url and the server's encoding.",
+                model=route.model,
+                provider=route.provider,
+            )
         if streaming:  # the server was reached and answered 200; the connection died mid-answer
             text = f"The stream from {where} broke off: {cause}. Retry the request."
         else:
@@ -540,11 +553,11 @@ class RouterTransport:
         client = self.client
         try:
             response = client.send(self._request(client, route, json), stream=stream)
-        except httpx2.TransportError as exc:
+            if stream and response.status_code >= 400:
+                response.read()
+                response.close()
+        except httpx2.RequestError as exc:
             raise self._transport_error(exc, route) from exc
-        if stream and response.status_code >= 400:
-            response.read()
-            response.close()
         self._check(response, route)
         return response
 
@@ -552,11 +565,11 @@ class RouterTransport:
         client = self.async_client
         try:
             response = await client.send(self._request(client, route, json), stream=stream)
-        except httpx2.TransportError as exc:
+            if stream and response.status_code >= 400:
+                await response.aread()
+                await response.aclose()
+        except httpx2.RequestError as exc:
             raise self._transport_error(exc, route) from exc
-        if stream and response.status_code >= 400:
-            await response.aread()
-            await response.aclose()
         self._check(response, route)
         return response
 
@@ -612,7 +625,7 @@ class RouterTransport:
             payload = self._decode(decoder, None, route)
             if payload is not None and payload is not DONE:
                 yield payload
-        except httpx2.TransportError as exc:
+        except httpx2.RequestError as exc:
             raise self._transport_error(exc, route, streaming=True) from exc
         finally:
             response.close()
@@ -638,7 +651,7 @@ class RouterTransport:
             payload = self._decode(decoder, None, route)
             if payload is not None and payload is not DONE:
                 yield payload
-        except httpx2.TransportError as exc:
+        except httpx2.RequestError as exc:
             raise self._transport_error(exc, route, streaming=True) from exc
         finally:
             await response.aclose()

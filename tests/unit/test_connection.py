@@ -57,3 +57,14 @@ async def test_aclose_releases_the_async_pool(server: LoopbackServer) -> None:
     client = llm._transport.async_client
     await llm.aclose()
     assert client.is_closed
+
+
+@pytest.mark.parametrize("factory", [ChatHFServerless, HFServerlessLLM, HFServerlessEmbeddings])
+def test_base_url_without_scheme_is_refused_at_construction(factory) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="base_url must start with http:// or https://"):
+        factory(base_url="localhost:8080")
+
+
+def test_task_tool_base_url_without_scheme_is_refused() -> None:
+    with pytest.raises(ValueError, match="http://localhost:8080"):
+        create_task_tool("translation", base_url="localhost:8080")
