@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from bench import chat
+from bench import chat, peers
 from bench.chat import Row
 from bench.server import BenchServer
 
@@ -80,7 +80,7 @@ def machine() -> str:
     )
 
 
-def run_all(quick: bool) -> int:
+def run_all(quick: bool, with_peers: bool = True) -> int:
     started = time.perf_counter()
     print(f"machine: {machine()}")
     with BenchServer() as server:
@@ -92,12 +92,16 @@ def run_all(quick: bool) -> int:
         if embeddings is not None and hasattr(embeddings, "run"):
             quick_ok = "quick" in inspect.signature(embeddings.run).parameters
             rows[3:3] = _as_rows(embeddings.run(server.url, quick=quick) if quick_ok else embeddings.run(server.url))
+        peer_report = peers.run(server.url, quick=quick) if with_peers else None
     print_table(rows)
     print("ours = langchain_hfserverless; raw = httpx2 + orjson by hand; floor = a LangChain chat model doing no I/O;")
     print("raw-in-LC = the raw code inside a minimal LangChain chat model (the least any integration can cost).")
     print("Import rows: floor = the langchain_core modules we build on (httpx2 comes with them, via langsmith).")
     print("Times: medians over interleaved repeats; ratios: median of each repeat's back-to-back ratio.")
     print("The bench server runs in its own process.")
+    if peer_report is not None:
+        print()
+        peer_report.print()
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0 if all(r.ok is not False for r in rows) else 1
 
@@ -125,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("mode", nargs="?", default="all", choices=["all", "faults"])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--no-peers", action="store_true", help="skip the ChatOpenAI / ChatHuggingFace comparison")
     parser.add_argument("--profile", choices=["invoke", "stream", "fanout"], help="cProfile one benchmark")
     parser.add_argument("--requests", type=int, default=5_000, help="faults mode: logical requests")
     parser.add_argument("--concurrency", type=int, default=100, help="faults mode: requests in flight")
@@ -135,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench import faults
 
         return faults.main(requests=args.requests, concurrency=args.concurrency)
-    return run_all(args.quick)
+    return run_all(args.quick, with_peers=not args.no_peers)
 
 
 if __name__ == "__main__":

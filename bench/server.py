@@ -12,6 +12,9 @@ Requests it understands (``POST``):
 * ``…/feature-extraction`` (or any ``/models/…`` path): ``{"inputs": str | [str]}`` -> one
   ``x-bench-dim``-sized vector (default 384) per text, sentence-transformers style.
 * ``…/v1/embeddings``: the OpenAI shape (``data[].embedding``, ``usage``).
+* ``/scenario/{name}/…/chat/completions``: a correctness scenario (``scenario_response``) for comparing
+  clients: ``echo`` answers with the request's headers and body as the content, ``cumulative-usage``
+  streams usage on every chunk (novita/hyperbolic style), ``reasoning`` answers with ``reasoning_content``.
 
 Example:
     .. code-block:: python
@@ -183,9 +186,68 @@ def embeddings_response(request: Request) -> bytes:
     return response_bytes(200, JSON_HEADERS, body)
 
 
+# ---------------------------------------------------------------------------------------------- scenarios
+
+SCENARIO_CHUNKS = 20
+SCENARIO_PROMPT_TOKENS = 46  # the novita recording's figures: 46 prompt + 20 completion = 66
+REASONING = "The user greets me; I greet back."
+
+
+def _chat_body(message: dict[str, Any], usage: dict[str, int] | None = USAGE) -> bytes:
+    choice = {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": "stop"}
+    return orjson.dumps({**orjson.loads(CHAT_BODY), "choices": [choice], "usage": usage})
+
+
+def _sse(events: list[Any]) -> bytes:
+    pieces = [sse_event(e) for e in events] + [b"data: [DONE]\n\n"]
+    return chunked_head(200, SSE_HEADERS) + b"".join(chunk(p) for p in pieces) + CHUNKED_END
+
+
+def _with_delta(event: dict[str, Any], **delta: Any) -> dict[str, Any]:
+    event["choices"][0]["delta"].update(delta)
+    return event
+
+
+def scenario_response(name: str, request: Request) -> bytes:
+    """One correctness scenario; streams when the body asks for it, like the router."""
+    data = request.json() or {}
+    stream = bool(data.get("stream"))
+    if name == "echo":  # what the client sent, as the answer: headers (lower-cased) and the JSON body
+        seen = orjson.dumps({"headers": request.headers, "body": data}).decode()
+        if stream:
+            return _sse([stream_chunk(seen, role=True), stream_chunk(finish="stop")])
+        return response_bytes(200, JSON_HEADERS, _chat_body({"content": seen}))
+    if name == "cumulative-usage":  # every chunk carries the running total; the last figure is the answer
+        events = []
+        for i in range(SCENARIO_CHUNKS + 1):
+            last = i == SCENARIO_CHUNKS
+            event = stream_chunk(TOKEN if i else None, role=i == 0, finish="stop" if last else None)
+            event["usage"] = {
+                "prompt_tokens": SCENARIO_PROMPT_TOKENS,
+                "completion_tokens": i,
+                "total_tokens": SCENARIO_PROMPT_TOKENS + i,
+            }
+            events.append(event)
+        if stream:
+            return _sse(events)
+        body = _chat_body({"content": TOKEN * SCENARIO_CHUNKS}, events[-1]["usage"])
+        return response_bytes(200, JSON_HEADERS, body)
+    if name == "reasoning":
+        if stream:
+            halves = (REASONING[:12], REASONING[12:])
+            head = [_with_delta(stream_chunk(role=not i), reasoning_content=r) for i, r in enumerate(halves)]
+            return _sse([*head, stream_chunk(ANSWER), stream_chunk(finish="stop")])
+        body = _chat_body({"content": ANSWER, "reasoning_content": REASONING})
+        return response_bytes(200, JSON_HEADERS, body)
+    body = orjson.dumps({"error": f"bench server: no scenario {name!r}"})
+    return response_bytes(404, JSON_HEADERS, body)
+
+
 def bench_handler(request: Request) -> bytes:
-    """The stand-in router: every answer is precomputed or cached bytes."""
+    """The stand-in router: every answer is precomputed or cached bytes (scenarios excepted)."""
     path = request.path
+    if path.startswith("/scenario/") and path.endswith("/chat/completions"):
+        return scenario_response(path.split("/")[2], request)
     if path.endswith("/chat/completions"):
         body = request.body
         if b'"stream":true' in body or b'"stream": true' in body:
