@@ -606,6 +606,17 @@ def cut_server() -> Iterator[str]:
             data = b""
             while b"\r\n\r\n" not in data:
                 data += conn.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next(
+                (
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            while len(body) < length:  # read the whole request: closing on unread bytes sends RST, not FIN
+                body += conn.recv(65536)
             event = b"data: " + b'{"id": "c", "choices": [{"index": 0, "delta": {"content": "yo"}}]}' + b"\n\n"
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -614,6 +625,7 @@ def cut_server() -> Iterator[str]:
                 + b"\r\n"
                 + b'40\r\ndata: {"id": "c", "cho'  # a chunk announced longer than what is sent
             )
+            conn.shutdown(socket.SHUT_WR)  # a clean FIN, so the client reads the first event before the cut
 
     thread = threading.Thread(target=serve_once, daemon=True)
     thread.start()
