@@ -70,6 +70,10 @@ class HFConnection(BaseModel):
                     )
         return self._transport_instance
 
+    def _connection_settings(self) -> dict[str, Any]:
+        """These settings as keyword arguments, to build another adapter that connects the same way."""
+        return {name: getattr(self, name) for name in HFConnection.model_fields}
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; one that changes the model or a connection setting builds its own transport, routes and plans."""
         copied = super().model_copy(update=update, deep=deep)

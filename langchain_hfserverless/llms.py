@@ -208,18 +208,7 @@ class HFServerlessLLM(HFConnection, BaseLLM):
     @property
     def _chat(self) -> ChatHFServerless:
         if self._chat_instance is None:
-            self._chat_instance = ChatHFServerless(
-                model=self.model,
-                provider=self.provider,
-                base_url=self.base_url,
-                api_key=self.api_key,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                default_headers=self.default_headers,
-                bill_to=self.bill_to,
-                use_cache=self.use_cache,
-                wait_for_model=self.wait_for_model,
-            )
+            self._chat_instance = ChatHFServerless(model=self.model, **self._connection_settings())
         return self._chat_instance
 
     def _chat_body(self, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -430,6 +430,26 @@ def test_fallback_to_chat_sends_one_user_message(server: LoopbackServer) -> None
     assert [r.path for r in server.requests] == ["/", "/v1/chat/completions", "/v1/chat/completions"]
 
 
+def test_fallback_chat_connects_like_the_llm(server: LoopbackServer) -> None:
+    server.reply(400, {"error": CHAT_ONLY})
+    server.reply(body=chat_answer("Paris"))
+    llm = HFServerlessLLM(
+        base_url=server.url,
+        model="m",
+        api_key="hf_explicit_key",
+        fallback_to_chat=True,
+        default_headers={"x-trace": "t1"},
+        bill_to="my-org",
+        use_cache=False,
+        wait_for_model=True,
+    )
+    assert llm.invoke("Capital of France?") == "Paris"
+    chat = {k.lower(): v for k, v in server.requests[1].headers.items()}
+    assert chat["authorization"] == "Bearer hf_explicit_key"
+    assert (chat["x-trace"], chat["x-hf-bill-to"]) == ("t1", "my-org")
+    assert (chat["x-use-cache"], chat["x-wait-for-model"]) == ("false", "true")
+
+
 def test_fallback_stream(server: LoopbackServer) -> None:
     server.reply(404, {"error": CHAT_ONLY})
     chunk = {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [{"index": 0, "delta": {}}]}
