@@ -26,7 +26,8 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_event, error_from_response
@@ -129,12 +130,12 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def _wait(backoff: Callable[[RetryCallState], float]) -> Callable[[RetryCallState], float]:
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
+    def wait(retry_state: RetryCallState) -> float:  # tenacity 8 passes it by this keyword
+        exc = retry_state.outcome.exception() if retry_state.outcome else None
         asked = getattr(exc, "retry_after", None)
         if asked is not None:
             return min(float(asked), _MAX_RETRY_WAIT)
-        return backoff(state)
+        return backoff(retry_state)
 
     return wait
 
@@ -215,8 +216,10 @@ class RouterTransport:
             extra["x-wait-for-model"] = "true" if wait_for_model else "false"
         extra.update(default_headers or {})
         self._extra_headers = extra
-        self._backoff = wait_exponential_jitter(
-            multiplier=retry_initial_wait, max=retry_max_wait, jitter=retry_initial_wait
+        # Exponential from retry_initial_wait, capped, plus jitter of the same scale. Composed from the two waits
+        # every tenacity release has: wait_exponential_jitter renamed its first argument in 9.2.
+        self._backoff = wait_exponential(multiplier=retry_initial_wait, max=retry_max_wait) + wait_random(
+            0, retry_initial_wait
         )
         self._routes: dict[tuple[str, str | None], Route] = {}
         self._client: httpx2.Client | None = None
