@@ -22,7 +22,7 @@ from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, model_validator
 
 from langchain_hfserverless._connection import HFConnection
-from langchain_hfserverless._transport import _ROUTING_SUFFIXES, Reply, Route, StreamMeta, split_model
+from langchain_hfserverless._transport import Reply, Route, StreamMeta
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan
 from langchain_hfserverless._wire.messages import to_wire_messages
@@ -35,6 +35,7 @@ from langchain_hfserverless._wire.response_format import (
     to_dialect,
 )
 from langchain_hfserverless._wire.responses import chat_result_from_wire, header
+from langchain_hfserverless._wire.routing import ROUTING_SUFFIXES, split_model
 from langchain_hfserverless._wire.sse import is_error_event
 from langchain_hfserverless._wire.stream import ChatStreamState
 from langchain_hfserverless._wire.tools import tool_choice_to_wire, tools_to_wire
@@ -270,7 +271,7 @@ class ChatHFServerless(HFConnection, BaseChatModel):
 
     def _served_headers(self, headers: Mapping[str, str], route: Route) -> Mapping[str, str]:
         """Answer headers, with the provider we routed to when the router did not name one."""
-        if self.base_url or route.provider in ("auto", *_ROUTING_SUFFIXES):
+        if self.base_url or route.provider in ("auto", *ROUTING_SUFFIXES):
             return headers
         if header(headers, "x-inference-provider"):
             return headers
