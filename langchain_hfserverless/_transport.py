@@ -31,6 +31,7 @@ from tenacity import (
 
 from langchain_hfserverless._version import __version__
 from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_event, error_from_response
+from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless._wire.routing import (
     ROUTER_CHAT_URL,
     ROUTER_URL,
@@ -140,7 +141,7 @@ async def _adrain(lines: AsyncIterator[str]) -> None:
 
 def _scrubbed(exc: HFServerlessError, route: Route) -> HFServerlessError:
     """A server may echo the Authorization header back; the error we raise never carries the token on."""
-    auth = next((v for k, v in route.headers.items() if k.lower() == "authorization"), "")
+    auth = header(route.headers, "authorization") or ""
     token = auth.partition(" ")[2].strip()
     if len(token) >= 8 and (token in str(exc) or token in (exc.server_message or "")):
         exc.args = tuple(a.replace(token, "***") if isinstance(a, str) else a for a in exc.args)

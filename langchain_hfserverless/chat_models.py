@@ -25,6 +25,7 @@ from langchain_hfserverless._connection import HFConnection
 from langchain_hfserverless._transport import Reply, Route, StreamMeta
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan
+from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless._wire.messages import to_wire_messages
 from langchain_hfserverless._wire.response_format import (
     JSON_OBJECT_FORMAT,
@@ -34,7 +35,7 @@ from langchain_hfserverless._wire.response_format import (
     structured_output_parser,
     to_dialect,
 )
-from langchain_hfserverless._wire.responses import chat_result_from_wire, header
+from langchain_hfserverless._wire.responses import chat_result_from_wire
 from langchain_hfserverless._wire.routing import ROUTING_SUFFIXES, split_model
 from langchain_hfserverless._wire.sse import is_error_event
 from langchain_hfserverless._wire.stream import ChatStreamState
