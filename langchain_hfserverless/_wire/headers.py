@@ -14,8 +14,9 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     """The value of header ``name`` in any letter case, or ``None``.
 
     Takes httpx2's ``Headers`` as the transport returns them, and plain dicts as cassettes, routes and
-    ``StreamMeta`` hold them; repeated headers come back joined with ``", "`` as HTTP reads them.
+    ``StreamMeta`` hold them (any text, not only ASCII); repeated headers come back joined with ``", "`` as HTTP
+    reads them.
     """
     if not isinstance(headers, httpx2.Headers):
-        headers = httpx2.Headers(headers)
+        headers = httpx2.Headers(headers, encoding="utf-8")  # a plain dict may hold any text; the wire is bytes
     return headers.get(name)

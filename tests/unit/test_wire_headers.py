@@ -30,6 +30,10 @@ def test_empty_headers_have_nothing() -> None:
     assert header({}, "authorization") is None
 
 
+def test_any_text_in_a_plain_dict_reads_back_as_given() -> None:
+    assert header({"X-Inference-Provider": "\x80é"}, "x-inference-provider") == "\x80é"
+
+
 def test_answer_metadata_and_errors_read_headers_in_any_case() -> None:
     meta = response_metadata({}, {"X-INFERENCE-PROVIDER": "together", "X-Request-ID": "r-1"})
     assert meta["inference_provider"] == "together" and meta["request_id"] == "r-1"
