@@ -443,8 +443,9 @@ class ChatHFServerless(HFConnection, BaseChatModel):
             A runnable; under ``stream`` it yields partial values, then the complete one.
 
         Raises:
-            OutputParserException: at call time, when the answer is not JSON or does not match the schema
-                (unless ``include_raw=True``). Reasoning (``<think>``…) is never parsed, only the answer.
+            OutputParserException: at call time (under ``stream``: at its end), when the answer is not complete JSON
+                or does not match the schema (unless ``include_raw=True``). Reasoning (``<think>``…,
+                ``reasoning_content``) is never parsed, only the answer.
 
         Example:
             .. code-block:: python
@@ -470,9 +471,10 @@ class ChatHFServerless(HFConnection, BaseChatModel):
         if strict is not None and method == "json_mode":
             raise ValueError("strict applies to method='json_schema' or 'function_calling', not 'json_mode'.")
         traced: dict[str, Any] = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+        # langchain-core's parsers (as langchain-openai composes them), fed the answer without its reasoning.
+        parser = structured_output_parser(schema, method=method)
         llm: Runnable[LanguageModelInput, Any]
         if method == "function_calling":
-            parser = structured_output_parser(schema, method=method)
             llm = self.bind_tools(
                 [schema],  # type: ignore[list-item]
                 tool_choice=parser.tool_name,
@@ -480,12 +482,10 @@ class ChatHFServerless(HFConnection, BaseChatModel):
                 ls_structured_output_format=traced,
             )
         elif method == "json_mode":
-            parser = structured_output_parser(schema, method=method)
             extra = {"ls_structured_output_format": {"kwargs": {"method": method}, "schema": schema}} if schema else {}
             llm = self.bind(response_format=dict(JSON_OBJECT_FORMAT), **extra)
         else:
             response_format = json_schema_format(schema, strict=strict)
-            parser = structured_output_parser(schema, method=method)
             llm = self.bind(response_format=response_format, ls_structured_output_format=traced)
         if not include_raw:
             return llm | parser
