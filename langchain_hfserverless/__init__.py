@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from langchain_hfserverless._version import __version__
     from langchain_hfserverless.chat_models import ChatHFServerless
     from langchain_hfserverless.embeddings import HFServerlessEmbeddings
     from langchain_hfserverless.errors import (
@@ -28,9 +29,9 @@ if TYPE_CHECKING:
     from langchain_hfserverless.llms import HFServerlessLLM
     from langchain_hfserverless.tools import HFServerlessTaskTool, HFServerlessToolkit, MediaBytes, create_task_tool
 
-__version__ = "0.1.0"
 
 _EXPORTS = {
+    "__version__": "_version",
     "ChatHFServerless": "chat_models",
     "HFServerlessEmbeddings": "embeddings",
     "HFServerlessLLM": "llms",

@@ -30,7 +30,17 @@ from tenacity import (
     wait_random,
 )
 
+from langchain_hfserverless._version import __version__
 from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_event, error_from_response
+from langchain_hfserverless._wire.headers import header
+from langchain_hfserverless._wire.routing import (
+    ROUTER_CHAT_URL,
+    ROUTER_URL,
+    ROUTING_SUFFIXES,
+    chat_completions_url,
+    is_hf_url,
+    split_model,
+)
 from langchain_hfserverless._wire.sse import DONE, SSEDecodeError, SSEDecoder, is_error_event
 from langchain_hfserverless.errors import (
     HFServerlessAPIError,
@@ -44,10 +54,6 @@ from langchain_hfserverless.errors import (
 
 logger = logging.getLogger("langchain_hfserverless")
 
-ROUTER_URL = "https://router.huggingface.co"
-ROUTER_CHAT_URL = f"{ROUTER_URL}/v1/chat/completions"
-_HF_HOST_SUFFIXES = ("huggingface.co", "hf.co", "huggingface.cloud")
-_ROUTING_SUFFIXES = ("fastest", "cheapest", "preferred")
 _MAX_RETRY_WAIT = 60.0
 _LIBRARY = "langchain-hfserverless"
 _T = TypeVar("_T")
@@ -57,30 +63,6 @@ _T = TypeVar("_T")
 def _parsed_url(url: str) -> httpx2.URL:
     """Parsing a URL string costs half of httpx2's request building; a route's URL is parsed once."""
     return httpx2.URL(url)
-
-
-def is_hf_url(url: str) -> bool:
-    """True for Hugging Face hosts (router, Hub, Inference Endpoints), which may receive the ambient token."""
-    host = (urlsplit(url).hostname or "").lower()
-    return any(host == s or host.endswith("." + s) for s in _HF_HOST_SUFFIXES)
-
-
-def split_model(model: str) -> tuple[str, str | None]:
-    """``"org/model:provider"`` -> ``("org/model", "provider")``; no suffix -> ``(model, None)``."""
-    head, sep, tail = model.rpartition(":")
-    if sep and head and "/" not in tail and tail:
-        return head, tail
-    return model, None
-
-
-def chat_completions_url(base_url: str) -> str:
-    """Accept a server root, its ``/v1``, or the full chat URL; return ``…/v1/chat/completions``."""
-    root = base_url.rstrip("/")
-    if root.endswith("/chat/completions"):
-        return root
-    if root.endswith("/v1"):
-        return f"{root}/chat/completions"
-    return f"{root}/v1/chat/completions"
 
 
 @dataclass(frozen=True)
@@ -160,7 +142,7 @@ async def _adrain(lines: AsyncIterator[str]) -> None:
 
 def _scrubbed(exc: HFServerlessError, route: Route) -> HFServerlessError:
     """A server may echo the Authorization header back; the error we raise never carries the token on."""
-    auth = next((v for k, v in route.headers.items() if k.lower() == "authorization"), "")
+    auth = header(route.headers, "authorization") or ""
     token = auth.partition(" ")[2].strip()
     if len(token) >= 8 and (token in str(exc) or token in (exc.server_message or "")):
         exc.args = tuple(a.replace(token, "***") if isinstance(a, str) else a for a in exc.args)
@@ -246,8 +228,6 @@ class RouterTransport:
     def _base_headers(self, token: str | None) -> dict[str, str]:
         from huggingface_hub.utils import build_hf_headers
 
-        from langchain_hfserverless import __version__
-
         headers = build_hf_headers(token=token or False, library_name=_LIBRARY, library_version=__version__)
         headers.update(self._extra_headers)
         return headers
@@ -319,7 +299,7 @@ class RouterTransport:
         if not model:
             raise HFServerlessInvalidRequestError(f"A model id is required for {task} when no base_url is given.")
         bare, suffix = split_model(model)
-        provider = suffix if suffix and suffix not in _ROUTING_SUFFIXES else self.provider
+        provider = suffix if suffix and suffix not in ROUTING_SUFFIXES else self.provider
         token = self._require_token(ROUTER_URL, model)
         params, helper = self._prepare_with_helper(
             task,

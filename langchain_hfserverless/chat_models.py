@@ -22,9 +22,10 @@ from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, model_validator
 
 from langchain_hfserverless._connection import HFConnection
-from langchain_hfserverless._transport import _ROUTING_SUFFIXES, Reply, Route, StreamMeta, split_model
+from langchain_hfserverless._transport import Reply, Route, StreamMeta
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan
+from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless._wire.messages import to_wire_messages
 from langchain_hfserverless._wire.response_format import (
     JSON_OBJECT_FORMAT,
@@ -34,7 +35,8 @@ from langchain_hfserverless._wire.response_format import (
     structured_output_parser,
     to_dialect,
 )
-from langchain_hfserverless._wire.responses import chat_result_from_wire, header
+from langchain_hfserverless._wire.responses import chat_result_from_wire
+from langchain_hfserverless._wire.routing import ROUTING_SUFFIXES, split_model
 from langchain_hfserverless._wire.sse import is_error_event
 from langchain_hfserverless._wire.stream import ChatStreamState
 from langchain_hfserverless._wire.tools import tool_choice_to_wire, tools_to_wire
@@ -270,7 +272,7 @@ class ChatHFServerless(HFConnection, BaseChatModel):
 
     def _served_headers(self, headers: Mapping[str, str], route: Route) -> Mapping[str, str]:
         """Answer headers, with the provider we routed to when the router did not name one."""
-        if self.base_url or route.provider in ("auto", *_ROUTING_SUFFIXES):
+        if self.base_url or route.provider in ("auto", *ROUTING_SUFFIXES):
             return headers
         if header(headers, "x-inference-provider"):
             return headers
@@ -441,8 +443,9 @@ class ChatHFServerless(HFConnection, BaseChatModel):
             A runnable; under ``stream`` it yields partial values, then the complete one.
 
         Raises:
-            OutputParserException: at call time, when the answer is not JSON or does not match the schema
-                (unless ``include_raw=True``). Reasoning (``<think>``…) is never parsed, only the answer.
+            OutputParserException: at call time (under ``stream``: at its end), when the answer is not complete JSON
+                or does not match the schema (unless ``include_raw=True``). Reasoning (``<think>``…,
+                ``reasoning_content``) is never parsed, only the answer.
 
         Example:
             .. code-block:: python
@@ -468,9 +471,10 @@ class ChatHFServerless(HFConnection, BaseChatModel):
         if strict is not None and method == "json_mode":
             raise ValueError("strict applies to method='json_schema' or 'function_calling', not 'json_mode'.")
         traced: dict[str, Any] = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+        # langchain-core's parsers (as langchain-openai composes them), fed the answer without its reasoning.
+        parser = structured_output_parser(schema, method=method)
         llm: Runnable[LanguageModelInput, Any]
         if method == "function_calling":
-            parser = structured_output_parser(schema, method=method)
             llm = self.bind_tools(
                 [schema],  # type: ignore[list-item]
                 tool_choice=parser.tool_name,
@@ -478,12 +482,10 @@ class ChatHFServerless(HFConnection, BaseChatModel):
                 ls_structured_output_format=traced,
             )
         elif method == "json_mode":
-            parser = structured_output_parser(schema, method=method)
             extra = {"ls_structured_output_format": {"kwargs": {"method": method}, "schema": schema}} if schema else {}
             llm = self.bind(response_format=dict(JSON_OBJECT_FORMAT), **extra)
         else:
             response_format = json_schema_format(schema, strict=strict)
-            parser = structured_output_parser(schema, method=method)
             llm = self.bind(response_format=response_format, ls_structured_output_format=traced)
         if not include_raw:
             return llm | parser

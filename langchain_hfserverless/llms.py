@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_vali
 from langchain_hfserverless._connection import HFConnection
 from langchain_hfserverless._transport import Reply, Route, StreamMeta
 from langchain_hfserverless._wire.errors import error_from_event
+from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless._wire.sse import is_error_event
 from langchain_hfserverless._wire.text_generation import (
     PARAMETER_FIELDS,
@@ -162,7 +163,7 @@ class HFServerlessLLM(HFConnection, BaseLLM):
 
     @staticmethod
     def _served_by(headers: Mapping[str, str], route: Route) -> dict[str, Any]:
-        provider = next((v for k, v in headers.items() if k.lower() == "x-inference-provider"), None)
+        provider = header(headers, "x-inference-provider")
         return {"inference_provider": provider or route.provider}
 
     def _generation(self, reply: Reply, route: Route, prompt: str, params: Mapping[str, Any]) -> Generation:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless.errors import (
     HFServerlessAPIError,
     HFServerlessAuthenticationError,
@@ -101,7 +102,7 @@ def _body_dict(body: bytes | None) -> dict[str, Any]:
 
 def retry_after_seconds(headers: Mapping[str, str], body: bytes | None = None) -> float | None:
     """Seconds the server asked for: ``Retry-After`` (seconds or HTTP date), else a 503's ``estimated_time``."""
-    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    value = header(headers, "retry-after")
     if value:
         try:
             return max(0.0, float(value))
@@ -119,10 +120,6 @@ def retry_after_seconds(headers: Mapping[str, str], body: bytes | None = None) -
     if isinstance(estimated, (int, float)) and estimated >= 0:
         return float(estimated)
     return None
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
 def _is_context_overflow(message: str) -> bool:
@@ -178,7 +175,7 @@ def error_from_response(
         "model": model,
         "provider": provider,
         "retry_after": retry_after_seconds(headers, body),
-        "request_id": _header(headers, "x-request-id"),
+        "request_id": header(headers, "x-request-id"),
     }
     text = describe(status, message, model=model, provider=provider)
     cls: type[HFServerlessError]

@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless._wire.reasoning import split_think
 from langchain_hfserverless._wire.tools import tool_calls_from_wire
 
@@ -37,15 +38,6 @@ def usage_from_wire(usage: Any) -> UsageMetadata | None:
     if isinstance(completion_details, Mapping) and completion_details.get("reasoning_tokens") is not None:
         result["output_token_details"] = OutputTokenDetails(reasoning=_int(completion_details["reasoning_tokens"]))
     return result
-
-
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup over plain dicts (cassettes) and httpx Headers alike."""
-    value = headers.get(name)
-    if value is None and isinstance(headers, dict):  # httpx Headers already ignore case: a miss is a miss
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value
 
 
 def response_metadata(data: Mapping[str, Any], headers: Mapping[str, str]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ multi-line ``data`` events, and bare JSON lines some servers stream without the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any, Final
 
 import orjson
@@ -91,18 +90,3 @@ class SSEDecoder:
 def is_error_event(payload: Any) -> bool:
     """``{"error": ...}`` inside a 200 stream (TGI, providers) — never a normal chunk."""
     return isinstance(payload, dict) and payload.get("error") is not None and not payload.get("choices")
-
-
-def iter_payloads(lines: Iterable[str]) -> Iterator[Any]:
-    """Every JSON payload of a stream, stopping at ``[DONE]`` or the end of the lines."""
-    decoder = SSEDecoder()
-    for line in lines:
-        payload = decoder.feed(line)
-        if payload is None:
-            continue
-        if payload is DONE:
-            return
-        yield payload
-    payload = decoder.close()
-    if payload is not None and payload is not DONE:
-        yield payload

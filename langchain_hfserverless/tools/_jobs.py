@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from langchain_hfserverless._transport import is_hf_url
+from langchain_hfserverless._wire.routing import is_hf_url
 from langchain_hfserverless.tools._media import normalise_mime, sniff_mime
 
 # Provider API hosts whose job URLs must go back through the router when the request did.

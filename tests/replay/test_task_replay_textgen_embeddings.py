@@ -28,13 +28,13 @@ import numpy as np
 import pytest
 
 from langchain_hfserverless._wire.errors import server_message
-from langchain_hfserverless._wire.sse import iter_payloads
 from langchain_hfserverless._wire.text_generation import PARAMETER_FIELDS
 from langchain_hfserverless.embeddings import HFServerlessEmbeddings
 from langchain_hfserverless.errors import HFServerlessError
 from langchain_hfserverless.llms import HFServerlessLLM
 from tests.loopback import LoopbackServer
 from tests.replay.recordings import SHARED, Interaction, all_interactions
+from tests.unit.test_wire_sse import decode_all
 
 pytestmark = pytest.mark.replay
 
@@ -87,7 +87,7 @@ def _check_text_answer(interaction: Interaction, run: Callable[[], Any]) -> None
         return
     text, info = run()
     if _is_stream(interaction):
-        events = list(iter_payloads(interaction.response_body.decode().splitlines()))
+        events = decode_all(interaction.response_body.decode().splitlines())
         expected = "".join(e["token"]["text"] for e in events if not e["token"]["special"])
         assert text == expected
         details = events[-1].get("details")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -28,3 +29,11 @@ def test_importing_the_package_loads_no_adapter() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_version_is_the_projects() -> None:
+    from langchain_hfserverless import __version__
+
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    assert f'\nversion = "{__version__}"\n' in pyproject
+    assert "__version__" in langchain_hfserverless.__all__

@@ -18,7 +18,8 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
 
 from langchain_hfserverless import ChatHFServerless, HFServerlessError
-from langchain_hfserverless._transport import RouterTransport, is_hf_url
+from langchain_hfserverless._transport import RouterTransport
+from langchain_hfserverless._wire.routing import is_hf_url
 from tests.conftest import CASSETTES
 from tests.loopback import LoopbackServer, sse
 

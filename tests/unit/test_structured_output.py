@@ -8,14 +8,19 @@ from typing import Annotated, Any
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.exceptions import OutputParserException
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel, Field
 from pydantic.v1 import BaseModel as BaseModelV1
 from typing_extensions import TypedDict
 
 from langchain_hfserverless import ChatHFServerless
-from langchain_hfserverless._wire.response_format import answer_text, json_schema_format, to_dialect
+from langchain_hfserverless._wire.response_format import (
+    answer_text,
+    json_schema_format,
+    structured_output_parser,
+    to_dialect,
+)
 from tests.loopback import LoopbackServer, sse
 
 
@@ -304,6 +309,29 @@ def test_not_json_raises_output_parser_exception(server: LoopbackServer, llm: Ch
         llm.with_structured_output(Joke).invoke("joke")
 
 
+@pytest.mark.parametrize("method", ["json_schema", "json_mode"])
+def test_cut_off_json_is_an_error_not_a_shorter_value(
+    server: LoopbackServer, llm: ChatHFServerless, method: Any
+) -> None:
+    # langchain-core's JsonOutputParser would close the string and the object and return {"setup": "Why did"}.
+    server.reply(body=completion('{"setup": "Why did'))
+    with pytest.raises(OutputParserException, match="not valid JSON"):
+        llm.with_structured_output(JokeDict, method=method).invoke("joke")
+
+
+def test_stream_without_the_forced_call_raises_at_the_end(server: LoopbackServer, llm: ChatHFServerless) -> None:
+    server.reply(body=content_stream("I'd rather", " not."))
+    with pytest.raises(OutputParserException, match=r"did not call 'Joke'.*rather not"):
+        list(llm.with_structured_output(Joke, method="function_calling").stream("joke"))
+
+
+def test_function_calling_arguments_that_do_not_match(server: LoopbackServer, llm: ChatHFServerless) -> None:
+    server.reply(body=completion(None, tool_calls=[call("Joke", '{"setup": "only half"}')]))
+    with pytest.raises(OutputParserException, match="does not match Joke") as info:
+        llm.with_structured_output(Joke, method="function_calling").invoke("joke")
+    assert info.value.llm_output == '{"setup": "only half"}'
+
+
 def test_schema_mismatch_raises_output_parser_exception(server: LoopbackServer, llm: ChatHFServerless) -> None:
     server.reply(body=completion('{"setup": "only half"}'))
     with pytest.raises(OutputParserException, match="does not match Joke"):
@@ -366,6 +394,48 @@ def test_streamed_reasoning_then_answer(server: LoopbackServer, llm: ChatHFServe
 def test_answer_text_keeps_plain_answers() -> None:
     assert answer_text('{"a": 1}') == '{"a": 1}'
     assert answer_text('x</think>{"a": 1}') == '{"a": 1}'
+
+
+def test_answer_text_drops_closed_and_cut_off_think() -> None:
+    assert answer_text('<think>{"no": 1}</think>\n{"a": 1}') == '{"a": 1}'
+    assert answer_text('  <think>{"no": 1} and then') == ""
+
+
+def test_reasoning_content_alone_is_never_the_answer(server: LoopbackServer, llm: ChatHFServerless) -> None:
+    server.reply(body=completion("", reasoning_content=JOKE_TEXT))
+    with pytest.raises(OutputParserException, match="raise max_tokens"):
+        llm.with_structured_output(JokeDict).invoke("joke")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        AIMessage(content="<think>They want {not this}.</think>" + JOKE_TEXT),
+        AIMessage(content="They want {not this}.</think>" + JOKE_TEXT),
+        AIMessage(content=JOKE_TEXT, additional_kwargs={"reasoning_content": '{"setup": "wrong"}'}),
+    ],
+    ids=["inline_think", "open_tag_in_template", "reasoning_content"],
+)
+def test_parser_reads_the_answer_of_any_message(message: AIMessage) -> None:
+    assert structured_output_parser(Joke, method="json_schema").invoke(message) == Joke(**JOKE)
+
+
+def test_parser_on_a_message_cut_off_while_thinking() -> None:
+    parser = structured_output_parser(JokeDict, method="json_mode")
+    with pytest.raises(OutputParserException, match="raise max_tokens"):
+        parser.invoke(AIMessage(content="<think>Cats like keyboards because"))
+
+
+def test_parser_streams_partial_values_over_message_chunks() -> None:
+    pieces = ["<think>{no</think>", '{"setup": "a"', ', "punchline": "b"}']
+    parts = list(
+        structured_output_parser(JokeDict, method="json_schema").transform(AIMessageChunk(content=p) for p in pieces)
+    )
+    assert parts == [{"setup": "a"}, {"setup": "a", "punchline": "b"}]
+
+
+def test_structured_runnable_declares_its_output_type(llm: ChatHFServerless) -> None:
+    assert llm.with_structured_output(Joke).OutputType is Joke
 
 
 # ---------------------------------------------------------------------------- bad input

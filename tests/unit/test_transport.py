@@ -18,15 +18,8 @@ import pytest
 import tenacity
 
 from langchain_hfserverless import _transport
-from langchain_hfserverless._transport import (
-    ROUTER_CHAT_URL,
-    Route,
-    RouterTransport,
-    StreamMeta,
-    chat_completions_url,
-    is_hf_url,
-    split_model,
-)
+from langchain_hfserverless._transport import Route, RouterTransport, StreamMeta
+from langchain_hfserverless._wire.routing import ROUTER_CHAT_URL
 from langchain_hfserverless.errors import (
     HFServerlessAPIError,
     HFServerlessAuthenticationError,
@@ -339,23 +332,6 @@ def test_ambient_token_goes_to_a_hugging_face_endpoint(monkeypatch: pytest.Monke
     assert route.url == "https://xyz.us-east-1.aws.endpoints.huggingface.cloud/v1/chat/completions"
 
 
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("https://router.huggingface.co/v1", True),
-        ("https://huggingface.co/api", True),
-        ("https://abc.endpoints.huggingface.cloud", True),
-        ("https://hf.co/x", True),
-        ("http://127.0.0.1:8080", False),
-        ("https://api.together.xyz", False),
-        ("https://huggingface.co.evil.example", False),
-        ("https://evilhuggingface.co", False),
-    ],
-)
-def test_is_hf_url(url: str, expected: bool) -> None:
-    assert is_hf_url(url) is expected
-
-
 def test_token_never_in_repr_or_errors(
     server: LoopbackServer, waits: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -405,10 +381,6 @@ def test_every_base_url_form_hits_chat_completions(server: LoopbackServer, suffi
     transport = RouterTransport(base_url=server.url + suffix, api_key=TOKEN)
     transport.post(transport.chat_route("tgi"), {})
     assert server.requests[0].path == CHAT_PATH
-
-
-def test_chat_completions_url_keeps_a_path_prefix() -> None:
-    assert chat_completions_url("https://host/proxy/") == "https://host/proxy/v1/chat/completions"
 
 
 def test_base_url_route_needs_no_model_and_no_token() -> None:
@@ -515,20 +487,6 @@ def test_missing_token_for_the_router_says_what_to_do(no_hub: list[str]) -> None
 def test_no_model_and_no_base_url_is_a_clear_error() -> None:
     with pytest.raises(HFServerlessInvalidRequestError, match="model id is required"):
         RouterTransport(api_key=TOKEN).chat_route(None)
-
-
-@pytest.mark.parametrize(
-    ("model", "expected"),
-    [
-        ("org/model:provider", ("org/model", "provider")),
-        ("org/model", ("org/model", None)),
-        ("model:fastest", ("model", "fastest")),
-        (":x", (":x", None)),
-        ("org/model:", ("org/model:", None)),
-    ],
-)
-def test_split_model(model: str, expected: tuple[str, str | None]) -> None:
-    assert split_model(model) == expected
 
 
 # ---------------------------------------- streams

@@ -10,7 +10,6 @@ import pytest
 from langchain_hfserverless._wire.responses import (
     MODEL_PROVIDER,
     chat_result_from_wire,
-    header,
     response_metadata,
     usage_from_wire,
 )
@@ -124,12 +123,6 @@ def test_model_name_is_what_answered_not_what_was_asked() -> None:
     # The request asked for REQUESTED; cerebras answers with its own native name.
     meta = response_metadata({"model": "llama-3.3-70b"}, {})
     assert meta["model_name"] == "llama-3.3-70b" != REQUESTED
-
-
-def test_header_lookup_is_case_insensitive() -> None:
-    assert header({"x-inference-provider": "novita"}, "X-Inference-Provider") == "novita"
-    assert header({"X-INFERENCE-PROVIDER": "novita"}, "x-inference-provider") == "novita"
-    assert header({}, "x-inference-provider") is None
 
 
 def test_empty_tgi_id_is_not_reported() -> None:

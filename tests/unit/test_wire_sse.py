@@ -14,7 +14,7 @@ import httpx2
 import pytest
 import yaml
 
-from langchain_hfserverless._wire.sse import DONE, SSEDecodeError, SSEDecoder, is_error_event, iter_payloads
+from langchain_hfserverless._wire.sse import DONE, SSEDecodeError, SSEDecoder, is_error_event
 
 RECORDINGS = Path(__file__).resolve().parents[2].parent / "shared" / "hf-recordings"
 HUB_CASSETTES = "huggingface_hub/tests/cassettes"
@@ -67,7 +67,19 @@ def lines_of(body: str | bytes) -> list[str]:
 
 
 def decode_all(lines: list[str]) -> list[Any]:
-    return list(iter_payloads(lines))
+    """Every payload of a stream, as the transport reads it: feed each line, stop at ``[DONE]``, then close."""
+    decoder = SSEDecoder()
+    payloads = []
+    for line in lines:
+        payload = decoder.feed(line)
+        if payload is DONE:
+            return payloads
+        if payload is not None:
+            payloads.append(payload)
+    payload = decoder.close()
+    if payload is not None and payload is not DONE:
+        payloads.append(payload)
+    return payloads
 
 
 # ---------------------------------------- prefixes
