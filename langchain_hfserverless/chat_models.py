@@ -92,7 +92,7 @@ class ChatHFServerless(HFConnection, BaseChatModel):
     stream_usage: bool = True
     """Ask for usage when streaming (``stream_options.include_usage``)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Extra body keys sent with every request."""
+    """Extra body keys sent with every request (provider-specific ones; a key that is a field here raises)."""
     fallback_providers: list[str] | None = None
     """Providers to ask, in order, when the first cannot serve the call: it rejects what the request asks for
     (tools, ``tool_choice``, ``response_format``: a 400/422 saying "not supported"), has no credit left (402),
@@ -105,6 +105,13 @@ class ChatHFServerless(HFConnection, BaseChatModel):
     the router, vLLM and recent TGI read it. ``"tgi"``: TGI's grammar form ``{"type": "json", "value": schema}``
     (``json_object`` becomes the grammar of any object). ``"auto"``: OpenAI form; a ``base_url`` server that
     rejects it as TGI does ("unknown variant `json_schema`") gets the grammar form, re-sent once and kept."""
+
+    numeric_bounds = {
+        "max_tokens": {"ge": 1},
+        "top_logprobs": {"ge": 0},
+        "temperature": {"ge": 0},
+        "top_p": {"ge": 0, "le": 1},
+    }
 
     _tgi_grammar_seen: bool = PrivateAttr(default=False)
 

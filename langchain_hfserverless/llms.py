@@ -74,11 +74,20 @@ class HFServerlessLLM(HFConnection, BaseLLM):
     grammar: dict[str, Any] | None = None
     """TGI guided generation: ``{"type": "json", "value": <JSON schema>}`` or ``{"type": "regex", "value": ...}``."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Further ``parameters`` keys (``truncate``, ``typical_p``, ``best_of``, ...), sent as given."""
+    """Further ``parameters`` keys (``truncate``, ``typical_p``, ``best_of``, ...), sent as given; a key that is
+    a field here raises."""
     fallback_to_chat: bool = False
     """When the model is served only as chat, send the prompt as one user message on the chat route."""
     max_concurrency: int = Field(default=8, gt=0)
     """Prompts of one ``batch``/``generate`` call in flight at once (threads in sync, tasks in async)."""
+
+    numeric_bounds = {
+        "max_new_tokens": {"ge": 1},
+        "temperature": {"ge": 0},
+        "top_p": {"gt": 0, "le": 1},
+        "top_k": {"ge": 1},
+        "repetition_penalty": {"gt": 0},
+    }
 
     _chat_instance: ChatHFServerless | None = PrivateAttr(default=None)
     _fallback_reason: str | None = PrivateAttr(default=None)
