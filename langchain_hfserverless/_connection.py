@@ -54,8 +54,8 @@ def own_keywords(cls: type[BaseModel]) -> frozenset[str]:
 def check_keywords(cls: type[BaseModel], data: Any) -> None:
     """Raise on a constructor keyword ``cls`` does not take, naming it and the closest field.
 
-    Also raises when ``model_kwargs`` holds a key that is one of the adapter's own fields: the field would be
-    overridden silently (or override it), depending on the adapter.
+    Also raises when ``model_kwargs`` holds a key (with a value other than ``None``) that is one of the adapter's
+    own fields: one would silently override the other.
     """
     if not isinstance(data, Mapping):
         return
@@ -76,7 +76,8 @@ def check_keywords(cls: type[BaseModel], data: Any) -> None:
         raise ValueError(text)
     extra = data.get("model_kwargs")
     if has_extra and isinstance(extra, Mapping):
-        clash = sorted(str(key) for key in extra if key in own_keywords(cls))
+        # An explicit null stays allowed: a field left unset is omitted, so only model_kwargs can send one.
+        clash = sorted(str(key) for key, value in extra.items() if key in own_keywords(cls) and value is not None)
         if clash:
             fields = ", ".join(f"{key}=..." for key in clash)
             raise ValueError(
