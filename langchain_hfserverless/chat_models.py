@@ -22,6 +22,7 @@ from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, model_validator
 
 from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._tokens import TokenCounting
 from langchain_hfserverless._transport import _ROUTING_SUFFIXES, Reply, Route, StreamMeta, split_model
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan
@@ -55,7 +56,7 @@ _BODY_FIELDS = (
 _CALL_ONLY = frozenset({"model", "model_name", "stream"})
 
 
-class ChatHFServerless(HFConnection, BaseChatModel):
+class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
     """Chat model on the Hugging Face router (Inference Providers), a dedicated Endpoint, TGI or vLLM.
 
     The request carries exactly what you set — no sampling defaults are injected — plus any call-time keyword
@@ -63,7 +64,9 @@ class ChatHFServerless(HFConnection, BaseChatModel):
     back the same way: content, ``tool_calls``, reasoning in ``additional_kwargs["reasoning_content"]``, the final
     ``usage_metadata``, and ``response_metadata["inference_provider"]`` naming who served the request.
     ``bind_tools`` takes any number of tools; ``with_structured_output`` parses answers into a schema; with
-    ``fallback_providers`` a call the first provider cannot serve goes on to the next.
+    ``fallback_providers`` a call the first provider cannot serve goes on to the next. ``get_num_tokens`` and
+    ``get_num_tokens_from_messages`` (so ``trim_messages(token_counter=llm)``) count with the model's own
+    tokenizer, without transformers (see ``tokenizer``).
 
     Example:
         .. code-block:: python

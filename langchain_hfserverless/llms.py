@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.llms import BaseLLM, LangSmithParams
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage, get_buffer_string
 from langchain_core.outputs import ChatGenerationChunk, ChatResult, Generation, GenerationChunk, LLMResult
 from langchain_core.runnables.config import ContextThreadPoolExecutor, run_in_executor
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._tokens import TokenCounting
 from langchain_hfserverless._transport import Reply, Route, StreamMeta
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.sse import is_error_event
@@ -35,14 +36,15 @@ _TASK = "text-generation"
 _END = object()
 
 
-class HFServerlessLLM(HFConnection, BaseLLM):
+class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
     """Text generation (``{"inputs", "parameters", "stream"}``) for base models, on the router or your own server.
 
     Only the parameters you set are sent. Stop sequences are sent and also cut client-side (TGI leaves the stop
     string in its text). ``generation_info`` carries ``finish_reason``, ``seed``, ``generated_tokens`` and, with
     ``details=True``, the token ``details``. A model the router serves only as chat raises a clear error, or with
     ``fallback_to_chat=True`` runs the prompt as one user message on the chat route
-    (``generation_info["fallback"] == "chat"``).
+    (``generation_info["fallback"] == "chat"``). ``get_num_tokens`` counts with the model's own tokenizer,
+    without transformers (see ``tokenizer``).
 
     Example:
         .. code-block:: python
@@ -145,6 +147,10 @@ class HFServerlessLLM(HFConnection, BaseLLM):
         if stops:
             params["ls_stop"] = stops
         return params
+
+    def get_num_tokens_from_messages(self, messages: list[BaseMessage], tools: Sequence[Any] | None = None) -> int:
+        """Tokens of the prompt an LLM makes of messages (``Human: ...`` lines, as langchain-core joins them)."""
+        return self.get_num_tokens(get_buffer_string(messages))
 
     # ------------------------------------------------------------------ request building
 
