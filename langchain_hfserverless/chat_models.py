@@ -22,6 +22,7 @@ from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, model_validator
 
 from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._tokens import TokenCounting
 from langchain_hfserverless._transport import Reply, Route, StreamMeta
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan
@@ -57,7 +58,7 @@ _BODY_FIELDS = (
 _CALL_ONLY = frozenset({"model", "model_name", "stream"})
 
 
-class ChatHFServerless(HFConnection, BaseChatModel):
+class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
     """Chat model on the Hugging Face router (Inference Providers), a dedicated Endpoint, TGI or vLLM.
 
     The request carries exactly what you set — no sampling defaults are injected — plus any call-time keyword
@@ -65,7 +66,9 @@ class ChatHFServerless(HFConnection, BaseChatModel):
     back the same way: content, ``tool_calls``, reasoning in ``additional_kwargs["reasoning_content"]``, the final
     ``usage_metadata``, and ``response_metadata["inference_provider"]`` naming who served the request.
     ``bind_tools`` takes any number of tools; ``with_structured_output`` parses answers into a schema; with
-    ``fallback_providers`` a call the first provider cannot serve goes on to the next.
+    ``fallback_providers`` a call the first provider cannot serve goes on to the next. ``get_num_tokens`` and
+    ``get_num_tokens_from_messages`` (so ``trim_messages(token_counter=llm)``) count with the model's own
+    tokenizer, without transformers (see ``tokenizer``).
 
     Example:
         .. code-block:: python
@@ -94,7 +97,7 @@ class ChatHFServerless(HFConnection, BaseChatModel):
     stream_usage: bool = True
     """Ask for usage when streaming (``stream_options.include_usage``)."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Extra body keys sent with every request."""
+    """Extra body keys sent with every request (provider-specific ones; a key that is a field here raises)."""
     fallback_providers: list[str] | None = None
     """Providers to ask, in order, when the first cannot serve the call: it rejects what the request asks for
     (tools, ``tool_choice``, ``response_format``: a 400/422 saying "not supported"), has no credit left (402),
@@ -107,6 +110,13 @@ class ChatHFServerless(HFConnection, BaseChatModel):
     the router, vLLM and recent TGI read it. ``"tgi"``: TGI's grammar form ``{"type": "json", "value": schema}``
     (``json_object`` becomes the grammar of any object). ``"auto"``: OpenAI form; a ``base_url`` server that
     rejects it as TGI does ("unknown variant `json_schema`") gets the grammar form, re-sent once and kept."""
+
+    numeric_bounds = {
+        "max_tokens": {"ge": 1},
+        "top_logprobs": {"ge": 0},
+        "temperature": {"ge": 0},
+        "top_p": {"ge": 0, "le": 1},
+    }
 
     _tgi_grammar_seen: bool = PrivateAttr(default=False)
 

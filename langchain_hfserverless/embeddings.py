@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.runnables.config import ContextThreadPoolExecutor, run_in_executor
@@ -21,6 +22,7 @@ from pydantic import (
 from langchain_hfserverless._connection import HFConnection
 from langchain_hfserverless._transport import Reply, Route
 from langchain_hfserverless._wire.embeddings import (
+    HF,
     Dialect,
     DimensionsError,
     EmbeddingShapeError,
@@ -36,9 +38,10 @@ from langchain_hfserverless._wire.embeddings import (
 )
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.sse import is_error_event
-from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessInvalidRequestError
+from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessError, HFServerlessInvalidRequestError
 
 _TASK = "feature-extraction"
+_NO_ROUTE = frozenset({404, 405})
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,82 @@ class _Plan:
     dialect: Dialect
     template: dict[str, Any]
     key: str
+
+
+def candidate_urls(base_url: str) -> list[str]:
+    """Where feature extraction may live on a ``base_url`` server, most likely first.
+
+    A server root is POSTed as given first (TEI and Inference Endpoints answer ``{"inputs"}`` there), then its
+    OpenAI ``/v1/embeddings`` (vLLM). A ``/v1`` goes to ``/v1/embeddings``, then TEI's ``/embed`` at the root.
+    Any other path is the route itself, used as given.
+    """
+    parts = urlsplit(base_url)
+    path = parts.path.rstrip("/")
+
+    def at(new_path: str) -> str:
+        return urlunsplit(parts._replace(path=new_path))
+
+    if not path:
+        return [base_url, at("/v1/embeddings")]
+    if path.endswith("/v1"):
+        return [at(f"{path}/embeddings"), at(f"{path[: -len('/v1')]}/embed")]
+    return [base_url]
+
+
+def no_route_hint(base_url: str, tried: Sequence[str]) -> str:
+    """What to do when ``base_url`` answered 404/405 on every route tried."""
+    routes = "TEI serves …/embed (and the root), OpenAI-style servers (vLLM, TEI) serve …/v1/embeddings"
+    if len(tried) > 1:
+        return f"No embeddings route answered at {' nor '.join(tried)}. Give the full route: {routes}."
+    path = urlsplit(base_url).path.rstrip("/")
+    if path.endswith("/embeddings"):
+        return (
+            "That OpenAI-style route does not exist on this server: for TEI's own route end base_url in /embed, "
+            "or give the server root or its /v1 and the route is found for you."
+        )
+    if path.endswith("/embed"):
+        return (
+            "That TEI route does not exist on this server: an OpenAI-style server (vLLM) serves /v1/embeddings; "
+            "give the server root or its /v1 and the route is found for you."
+        )
+    return f"base_url is POSTed as given: give the server root or its /v1 and the route is found for you ({routes})."
+
+
+class _Discovery:
+    """The routes one request may take: the known one, or for a ``base_url`` root or ``/v1`` the likely route
+    then the other. A 404/405 moves on to the next; on the last, the error names every URL tried and the fix."""
+
+    def __init__(self, plans: list[_Plan], base_url: str | None) -> None:
+        self._plans = plans
+        self._base_url = base_url
+        self._tried: list[str] = []
+        self._error: HFServerlessError | None = None
+
+    def __iter__(self) -> Any:
+        return iter(self._plans)
+
+    def record(self, plan: _Plan, exc: HFServerlessError) -> None:
+        """Note a failure; raises unless another route is worth trying."""
+        self._tried.append(plan.route.url)
+        if self._base_url is None or exc.status_code not in _NO_ROUTE:
+            raise exc
+        route = plan.route
+        message = exc.server_message or "Not Found"
+        self._error = type(exc)(
+            f"HTTP {exc.status_code} from {route.url} (base_url {self._base_url!r}, model {route.model!r}): "
+            f"{message}. {no_route_hint(self._base_url, self._tried)}",
+            status_code=exc.status_code,
+            server_message=exc.server_message,
+            model=route.model,
+            provider=route.provider,
+            request_id=exc.request_id,
+        )
+        if len(self._tried) == len(self._plans):
+            raise self._error from None
+
+    def failure(self) -> HFServerlessError:
+        assert self._error is not None  # record raised unless a route was left to try
+        return self._error
 
 
 class _NoProgress:
@@ -81,8 +160,10 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
     model: str | None = None
     """Hub model id; may end in ``:provider``. Optional with ``base_url``."""
     base_url: str | None = None
-    """A TEI ``/embed`` URL, a dedicated Inference Endpoint, or an OpenAI-style ``…/v1/embeddings`` URL: the
-    body is POSTed to it as given and no Hub request is made."""
+    """Your own server; no Hub request is made. A full route (TEI ``…/embed``, OpenAI-style ``…/v1/embeddings``,
+    or any other path) is POSTed to as given. A server root is tried as given (TEI, Inference Endpoints), then
+    its ``/v1/embeddings``; a ``…/v1`` goes to ``/v1/embeddings``, then the root's TEI ``/embed``. The route that
+    answers is kept for every later call; a 404/405 on every route names each URL tried and the likely fix."""
     batch_size: int = Field(default=32, gt=0)
     """Texts per request."""
     max_concurrency: int = Field(default=4, gt=0)
@@ -125,19 +206,61 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
 
     # ------------------------------------------------------------------ request building
 
-    def _plan(self, sample: str | list[str]) -> _Plan:
-        if self._plan_instance is None:
-            route = self._transport.task_route(_TASK, self.model, inputs=sample)
-            dialect = dialect_of(route.url, route.payload)
-            template, key = body_template(route.payload, dialect, route.model or self.model)
-            self._plan_instance = _Plan(route, dialect, template, key)
-        return self._plan_instance
+    def _plans(self, sample: str | list[str]) -> list[_Plan]:
+        """The plan that worked before, or the candidates to try (one on the router, two for a root or ``/v1``)."""
+        if self._plan_instance is not None:
+            return [self._plan_instance]
+        route = self._transport.task_route(_TASK, self.model, inputs=sample)
+        plans = []
+        for url in candidate_urls(self.base_url) if self.base_url else [route.url]:
+            candidate = replace(route, url=url)
+            dialect = dialect_of(candidate.url, candidate.payload)
+            template, key = body_template(candidate.payload, dialect, candidate.model or self.model)
+            plans.append(_Plan(candidate, dialect, template, key))
+        if self._hf_only_options():  # OpenAI /v1/embeddings cannot carry them: try the TEI form first
+            plans.sort(key=lambda plan: plan.dialect != HF)
+        if len(plans) == 1:
+            self._plan_instance = plans[0]
+        return plans
 
-    async def _aplan(self, sample: str | list[str]) -> _Plan:
+    async def _aplans(self, sample: str | list[str]) -> list[_Plan]:
         if self._plan_instance is not None or self.base_url:
-            return self._plan(sample)
+            return self._plans(sample)
         # The first plan may look the provider mapping up on the Hub: keep the loop free.
-        return await run_in_executor(None, self._plan, sample)
+        return await run_in_executor(None, self._plans, sample)
+
+    def _hf_only_options(self) -> bool:
+        names = (self.truncate, self.truncation_direction, self.prompt_name)
+        return any(v is not None for v in (*names, self.query_prompt_name, self.document_prompt_name))
+
+    def _body(self, plan: _Plan, inputs: str | list[str], prompt_name: str | None) -> dict[str, Any]:
+        return batch_body(plan.template, plan.key, inputs, self._options(plan, prompt_name))
+
+    def _post(self, inputs: str | list[str], prompt_name: str | None) -> tuple[_Plan, Reply]:
+        """One request, on the known route or trying the candidates in turn; the route that answered is kept."""
+        discovery = _Discovery(self._plans(inputs), self.base_url)
+        for plan in discovery:
+            try:
+                reply = self._transport.post(plan.route, self._body(plan, inputs, prompt_name))
+            except HFServerlessError as exc:
+                discovery.record(plan, exc)
+                continue
+            self._plan_instance = plan
+            return plan, reply
+        raise discovery.failure()
+
+    async def _apost(self, inputs: str | list[str], prompt_name: str | None) -> tuple[_Plan, Reply]:
+        """Async :meth:`_post`."""
+        discovery = _Discovery(await self._aplans(inputs), self.base_url)
+        for plan in discovery:
+            try:
+                reply = await self._transport.apost(plan.route, self._body(plan, inputs, prompt_name))
+            except HFServerlessError as exc:
+                discovery.record(plan, exc)
+                continue
+            self._plan_instance = plan
+            return plan, reply
+        raise discovery.failure()
 
     def _options(self, plan: _Plan, prompt_name: str | None) -> dict[str, Any]:
         try:
@@ -192,11 +315,13 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
             raise ImportError("show_progress=True draws its bar with tqdm: pip install tqdm") from None
         return tqdm(total=total, desc=f"Embedding ({self.model or self.base_url})", unit="text")
 
-    def _assemble(self, parts: list[list[list[float]]], route: Route) -> list[list[float]]:
+    def _assemble(self, parts: list[list[list[float]]]) -> list[list[float]]:
         vectors = [vector for part in parts for vector in part]
         try:
             check_width(vectors, None)
         except EmbeddingShapeError as exc:
+            assert self._plan_instance is not None  # set by the first answer
+            route = self._plan_instance.route
             raise HFServerlessAPIError(
                 f"Inconsistent embeddings from model {route.model!r} via {route.provider!r}: {exc}.",
                 model=route.model,
@@ -216,18 +341,18 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
         if not texts:
             return []
         batches = self._batches(texts)
-        plan = self._plan(batches[0])
-        options = self._options(plan, self.document_prompt_name)
         progress = self._progress(len(texts))
 
         def run(batch: list[str]) -> list[list[float]]:
-            reply = self._transport.post(plan.route, batch_body(plan.template, plan.key, batch, options))
+            plan, reply = self._post(batch, self.document_prompt_name)
             vectors = self._read(reply, plan.route, len(batch))
             progress.update(len(batch))
             return vectors
 
         try:
-            return self._assemble(_run_in_threads(run, batches, self.max_concurrency), plan.route)
+            # While the route is still a guess, the first batch finds it alone; the others then follow it.
+            first = [run(batches.pop(0))] if len(self._plans(batches[0])) > 1 else []
+            return self._assemble(first + _run_in_threads(run, batches, self.max_concurrency))
         finally:
             progress.close()
 
@@ -237,21 +362,21 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
         if not texts:
             return []
         batches = self._batches(texts)
-        plan = await self._aplan(batches[0])
-        options = self._options(plan, self.document_prompt_name)
         progress = self._progress(len(texts))
         limit = asyncio.Semaphore(self.max_concurrency)
 
         async def run(batch: list[str]) -> list[list[float]]:
             async with limit:
-                reply = await self._transport.apost(plan.route, batch_body(plan.template, plan.key, batch, options))
+                plan, reply = await self._apost(batch, self.document_prompt_name)
             vectors = self._read(reply, plan.route, len(batch))
             progress.update(len(batch))
             return vectors
 
-        tasks = [asyncio.ensure_future(run(batch)) for batch in batches]
+        tasks: list[asyncio.Future[list[list[float]]]] = []
         try:
-            return self._assemble(list(await asyncio.gather(*tasks)), plan.route)
+            first = [await run(batches.pop(0))] if len(await self._aplans(batches[0])) > 1 else []
+            tasks = [asyncio.ensure_future(run(batch)) for batch in batches]
+            return self._assemble(first + list(await asyncio.gather(*tasks)))
         finally:
             for task in tasks:
                 task.cancel()
@@ -260,16 +385,14 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """Embed one text (sent as a bare string, with ``query_prompt_name`` when set)."""
         _check_text(text)
-        plan = self._plan(text)
-        body = batch_body(plan.template, plan.key, text, self._options(plan, self.query_prompt_name))
-        return self._read(self._transport.post(plan.route, body), plan.route, None)[0]
+        plan, reply = self._post(text, self.query_prompt_name)
+        return self._read(reply, plan.route, None)[0]
 
     async def aembed_query(self, text: str) -> list[float]:
         """Async :meth:`embed_query` on the async client."""
         _check_text(text)
-        plan = await self._aplan(text)
-        body = batch_body(plan.template, plan.key, text, self._options(plan, self.query_prompt_name))
-        return self._read(await self._transport.apost(plan.route, body), plan.route, None)[0]
+        plan, reply = await self._apost(text, self.query_prompt_name)
+        return self._read(reply, plan.route, None)[0]
 
 
 def _check_text(text: Any) -> None:
@@ -289,7 +412,7 @@ def _checked(texts: Sequence[str]) -> list[str]:
 
 def _run_in_threads(fn: Callable[[list[str]], Any], batches: list[list[str]], limit: int) -> list[Any]:
     """``fn`` on every batch, ``limit`` at a time, results in batch order; the first failure cancels the rest."""
-    if len(batches) == 1 or limit == 1:
+    if len(batches) <= 1 or limit == 1:
         return [fn(batch) for batch in batches]
     with ContextThreadPoolExecutor(max_workers=min(limit, len(batches))) as pool:
         futures: list[Future[Any]] = [pool.submit(fn, batch) for batch in batches]

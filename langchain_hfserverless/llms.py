@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.llms import BaseLLM, LangSmithParams
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage, get_buffer_string
 from langchain_core.outputs import ChatGenerationChunk, ChatResult, Generation, GenerationChunk, LLMResult
 from langchain_core.runnables.config import ContextThreadPoolExecutor, run_in_executor
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._tokens import TokenCounting
 from langchain_hfserverless._transport import Reply, Route, StreamMeta
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.headers import header
@@ -36,14 +37,15 @@ _TASK = "text-generation"
 _END = object()
 
 
-class HFServerlessLLM(HFConnection, BaseLLM):
+class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
     """Text generation (``{"inputs", "parameters", "stream"}``) for base models, on the router or your own server.
 
     Only the parameters you set are sent. Stop sequences are sent and also cut client-side (TGI leaves the stop
     string in its text). ``generation_info`` carries ``finish_reason``, ``seed``, ``generated_tokens`` and, with
     ``details=True``, the token ``details``. A model the router serves only as chat raises a clear error, or with
     ``fallback_to_chat=True`` runs the prompt as one user message on the chat route
-    (``generation_info["fallback"] == "chat"``).
+    (``generation_info["fallback"] == "chat"``). ``get_num_tokens`` counts with the model's own tokenizer,
+    without transformers (see ``tokenizer``).
 
     Example:
         .. code-block:: python
@@ -75,11 +77,20 @@ class HFServerlessLLM(HFConnection, BaseLLM):
     grammar: dict[str, Any] | None = None
     """TGI guided generation: ``{"type": "json", "value": <JSON schema>}`` or ``{"type": "regex", "value": ...}``."""
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
-    """Further ``parameters`` keys (``truncate``, ``typical_p``, ``best_of``, ...), sent as given."""
+    """Further ``parameters`` keys (``truncate``, ``typical_p``, ``best_of``, ...), sent as given; a key that is
+    a field here raises."""
     fallback_to_chat: bool = False
     """When the model is served only as chat, send the prompt as one user message on the chat route."""
     max_concurrency: int = Field(default=8, gt=0)
     """Prompts of one ``batch``/``generate`` call in flight at once (threads in sync, tasks in async)."""
+
+    numeric_bounds = {
+        "max_new_tokens": {"ge": 1},
+        "temperature": {"ge": 0},
+        "top_p": {"gt": 0, "le": 1},
+        "top_k": {"ge": 1},
+        "repetition_penalty": {"gt": 0},
+    }
 
     _chat_instance: ChatHFServerless | None = PrivateAttr(default=None)
     _fallback_reason: str | None = PrivateAttr(default=None)
@@ -137,6 +148,10 @@ class HFServerlessLLM(HFConnection, BaseLLM):
         if stops:
             params["ls_stop"] = stops
         return params
+
+    def get_num_tokens_from_messages(self, messages: list[BaseMessage], tools: Sequence[Any] | None = None) -> int:
+        """Tokens of the prompt an LLM makes of messages (``Human: ...`` lines, as langchain-core joins them)."""
+        return self.get_num_tokens(get_buffer_string(messages))
 
     # ------------------------------------------------------------------ request building
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.tools import BaseTool, BaseToolkit
-from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from langchain_hfserverless._connection import check_keywords, check_max_retries, check_timeout
 from langchain_hfserverless.tools._base import HFServerlessMediaTool, HFServerlessTaskTool
 from langchain_hfserverless.tools.audio import SpeechRecognitionTool, TextToSpeechTool
 from langchain_hfserverless.tools.images import ImageToImageTool, TextToImageTool
@@ -134,6 +135,22 @@ class HFServerlessToolkit(BaseToolkit):
     """Where image and audio tools also save what they generate (and tell the model the path)."""
     tool_kwargs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     """Further fields per task, e.g. ``{"text-to-image": {"parameters": {"num_inference_steps": 4}}}``."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_keywords(cls, data: Any) -> Any:
+        check_keywords(cls, data)
+        return data
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: float | None) -> float | None:
+        return check_timeout(value)
+
+    @field_validator("max_retries")
+    @classmethod
+    def _check_max_retries(cls, value: int) -> int:
+        return check_max_retries(value)
 
     @field_validator("tasks", "models", "tool_kwargs")
     @classmethod

@@ -340,7 +340,7 @@ def test_sync_concurrency_is_exactly_max_concurrency(server: LoopbackServer, mon
                 state["now"] -= 1
 
     monkeypatch.setattr(_transport.RouterTransport, "post", counting_post)
-    embeddings = HFServerlessEmbeddings(base_url=server.url, batch_size=2, max_concurrency=3)
+    embeddings = HFServerlessEmbeddings(base_url=f"{server.url}/embed", batch_size=2, max_concurrency=3)
     vectors = embeddings.embed_documents(texts(20))
     assert [v[0] for v in vectors] == [float(i) for i in range(20)]
     assert state["max"] == 3
@@ -365,7 +365,7 @@ async def test_async_concurrency_is_bounded(server: LoopbackServer, monkeypatch:
             state["now"] -= 1
 
     monkeypatch.setattr(_transport.RouterTransport, "apost", counting_apost)
-    embeddings = HFServerlessEmbeddings(base_url=server.url, batch_size=2, max_concurrency=3)
+    embeddings = HFServerlessEmbeddings(base_url=f"{server.url}/embed", batch_size=2, max_concurrency=3)
     vectors = await embeddings.aembed_documents(texts(20))
     assert [v[0] for v in vectors] == [float(i) for i in range(20)]
     assert state["max"] == 3
@@ -547,3 +547,108 @@ def test_vectors_are_floats_with_unit_norm(server: LoopbackServer) -> None:
     (vector,) = HFServerlessEmbeddings(base_url=server.url, normalize=True).embed_documents(["a"])
     assert all(isinstance(x, float) for x in vector)
     assert math.isclose(math.hypot(*vector), 1.0)
+
+
+# ---------------------------------------------------------------------------------------------- base_url routes
+
+
+def openai_vectors(seen: Seen) -> Answer:
+    inputs = seen.json()["input"]
+    texts = inputs if isinstance(inputs, list) else [inputs]
+    data = [{"index": i, "embedding": [float(t[1:]), 1.0]} for i, t in enumerate(texts)]
+    return Answer(200, JSON, json.dumps({"data": data}).encode())
+
+
+def only_at(path: str, answer: Callable[[Seen], Answer]) -> Callable[[Seen], Answer]:
+    """A server with a single embeddings route: anything else is a 404, as TEI and vLLM answer."""
+
+    def route(seen: Seen) -> Answer:
+        if seen.path != path:
+            return Answer(404, JSON, b'{"error": "Not Found"}')
+        return answer(seen)
+
+    return route
+
+
+def test_v1_base_url_goes_to_v1_embeddings_in_openai_form(server: LoopbackServer) -> None:
+    respond(server, only_at("/v1/embeddings", openai_vectors))
+    embeddings = HFServerlessEmbeddings(base_url=f"{server.url}/v1", model="small")
+    assert embeddings.embed_query("t3") == [3.0, 1.0]
+    assert [r.path for r in server.requests] == ["/v1/embeddings"]
+    assert server.requests[0].json() == {"input": "t3", "model": "small"}
+
+
+def test_v1_base_url_on_tei_without_openai_route_finds_embed_and_keeps_it(server: LoopbackServer) -> None:
+    respond(server, only_at("/embed", index_vectors))
+    embeddings = HFServerlessEmbeddings(base_url=f"{server.url}/v1/")
+    assert embeddings.embed_query("t3") == [3.0, 1.0]
+    assert embeddings.embed_documents(texts(3)) == [[0.0, 1.0], [1.0, 1.0], [2.0, 1.0]]
+    assert [r.path for r in server.requests] == ["/v1/embeddings", "/embed", "/embed"]
+    assert server.requests[1].json() == {"inputs": "t3"}
+
+
+def test_root_base_url_that_is_not_tei_finds_v1_embeddings(server: LoopbackServer) -> None:
+    respond(server, only_at("/v1/embeddings", openai_vectors))
+    embeddings = HFServerlessEmbeddings(base_url=server.url, batch_size=2, max_concurrency=3)
+    assert embeddings.embed_documents(texts(7)) == [[float(i), 1.0] for i in range(7)]
+    paths = [r.path for r in server.requests]
+    assert paths == ["/", *["/v1/embeddings"] * 4]  # the first batch found the route; the other three followed
+
+
+async def test_async_root_base_url_finds_the_route_once(server: LoopbackServer) -> None:
+    respond(server, only_at("/v1/embeddings", openai_vectors))
+    embeddings = HFServerlessEmbeddings(base_url=server.url, batch_size=2)
+    assert await embeddings.aembed_documents(texts(5)) == [[float(i), 1.0] for i in range(5)]
+    assert await embeddings.aembed_query("t9") == [9.0, 1.0]
+    assert [r.path for r in server.requests] == ["/", *["/v1/embeddings"] * 4]
+
+
+def test_root_base_url_on_tei_is_posted_as_given(server: LoopbackServer) -> None:
+    respond(server, only_at("/", index_vectors))
+    assert HFServerlessEmbeddings(base_url=server.url).embed_query("t1") == [1.0, 1.0]
+    assert [r.path for r in server.requests] == ["/"]
+
+
+def test_explicit_route_404_names_the_url_and_the_tei_route(server: LoopbackServer) -> None:
+    respond(server, only_at("/embed", index_vectors))
+    url = f"{server.url}/v1/embeddings"
+    with pytest.raises(HFServerlessNotFoundError) as caught:
+        HFServerlessEmbeddings(base_url=url, model="small").embed_query("t1")
+    message = str(caught.value)
+    assert url in message
+    assert "/embed" in message and "root" in message
+    assert caught.value.status_code == 404
+    assert len(server.requests) == 1  # a full route is used as given: no guessing
+
+
+def test_explicit_tei_route_404_points_to_v1_embeddings(server: LoopbackServer) -> None:
+    respond(server, only_at("/v1/embeddings", openai_vectors))
+    with pytest.raises(HFServerlessNotFoundError, match=r"/embed .*/v1/embeddings"):
+        HFServerlessEmbeddings(base_url=f"{server.url}/embed").embed_documents(["t1"])
+
+
+async def test_no_route_anywhere_names_every_url_tried(server: LoopbackServer) -> None:
+    respond(server, only_at("/nowhere", index_vectors))
+    with pytest.raises(HFServerlessNotFoundError) as caught:
+        await HFServerlessEmbeddings(base_url=f"{server.url}/v1").aembed_query("t1")
+    message = str(caught.value)
+    assert f"{server.url}/v1/embeddings" in message
+    assert f"{server.url}/embed" in message
+    assert "…/embed" in message and "…/v1/embeddings" in message
+
+
+def test_405_also_moves_on_to_the_other_route(server: LoopbackServer) -> None:
+    def answer(seen: Seen) -> Answer:
+        if seen.path == "/":
+            return Answer(405, {}, b"")
+        return openai_vectors(seen)
+
+    respond(server, answer)
+    assert HFServerlessEmbeddings(base_url=server.url).embed_query("t2") == [2.0, 1.0]
+
+
+def test_other_errors_are_not_guessed_around(server: LoopbackServer) -> None:
+    server.reply(401, {"error": "Invalid credentials"})
+    with pytest.raises(HFServerlessAuthenticationError):
+        HFServerlessEmbeddings(base_url=server.url, max_retries=0).embed_query("t1")
+    assert len(server.requests) == 1
