@@ -281,7 +281,8 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
     def _instead(self, exc: UntrustedFetchError, kind: MediaKind) -> str:
         """What the model can send instead of a URL that could not be used."""
         if exc.category == "too_large":
-            return f"Send a {kind} under {human_size(self.max_input_bytes)}, or raise max_input_bytes on the tool."
+            limit = human_size(self.max_input_bytes)
+            return f"Send a smaller {kind} (at most {limit}), or raise max_input_bytes on the tool."
         if exc.category == "refused":
             return f"Send the {kind} as base64 or a data: URL, or give a public http(s) URL."
         return f"Check the URL, or send the {kind} as base64 or a data: URL."

@@ -328,7 +328,7 @@ def read_media_input(
         )
     local = LocalFiles(allow_local_files, local_files_dir)
     if scheme:  # file://
-        path = local.find(text[len(scheme.group(0)) :], kind)
+        path = local.find(text[len(scheme.group(0)) :], kind, quiet=True)
         if path is None:
             raise local.refusal(text, kind)
         return _read_file(path, kind, max_bytes=max_bytes)
