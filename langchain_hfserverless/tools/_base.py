@@ -98,6 +98,9 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
     structured answer for the other tasks. Model, provider, token, timeout and retries work as in
     :class:`~langchain_hfserverless.ChatHFServerless`; failures raise the same typed errors.
 
+    Media arguments are untrusted (a model may be prompt-injected): a URL is fetched with no credential and only
+    from public addresses, and a local path is read only with ``local_files_dir`` or ``allow_local_files``.
+
     Example:
         .. code-block:: python
 

@@ -1,7 +1,8 @@
 """Media in and out of the task tools: what a value is, what its bytes are, and how a model sees them.
 
-Pure apart from reading a local file: a URL is never fetched here (the tool asks the transport), so every
-function takes a value or bytes and returns bytes, a URL to fetch, or a LangChain content block.
+Pure apart from reading a local file the caller allowed: a URL is never fetched here (the tool fetches it through
+``_untrusted_fetch``, without credentials), so every function takes a value or bytes and returns bytes, a URL to
+fetch, or a LangChain content block.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class MediaBytes(bytes):
 
 @dataclass(frozen=True)
 class RemoteMedia:
-    """An http(s) URL the tool must fetch (through the transport) before it can check and send the media."""
+    """An http(s) URL the tool must fetch (an untrusted one: see ``_untrusted_fetch``) before it can use the media."""
 
     url: str
 
