@@ -137,7 +137,7 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
     read: a model cannot send one.)"""
     local_files_dir: str | Path | None = None
     """Let media arguments name files inside this directory only (relative names start there; ``..`` and symlinks
-    that lead outside are refused)."""
+    that lead outside are refused). When set, it confines ``allow_local_files=True`` too."""
     allow_private_urls: bool = False
     """Let media URLs reach loopback, private, link-local and other non-public addresses. This exposes whatever
     the machine can reach — localhost services, the intranet, cloud metadata (169.254.169.254) — to the model."""

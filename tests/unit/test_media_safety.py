@@ -401,6 +401,15 @@ def test_local_files_dir_allows_only_what_is_inside(
 
 
 @both
+def test_local_files_dir_confines_allow_local_files_too(
+    run: Runner, server: LoopbackServer, layout: dict[str, Path]
+) -> None:
+    tool = tool_for(server, allow_local_files=True, local_files_dir=str(layout["allowed"]))
+    assert "only inside its local_files_dir" in refusal(run, tool, str(layout["secret"]))
+    assert server.requests == []
+
+
+@both
 def test_allow_local_files_reads_anywhere_for_trusted_callers(
     run: Runner, server: LoopbackServer, layout: dict[str, Path]
 ) -> None:
