@@ -1,7 +1,8 @@
 """``HFServerlessTaskTool``: what every task tool shares — fields, transport, and one plan run by two thin shells.
 
 A tool describes its call as a *plan*: a generator that yields I/O steps (:class:`Open` a route, :class:`Post`,
-:class:`Get` a URL, :class:`Pause` between polls) and receives their results. The sync shell runs the steps with
+:class:`Get` a URL the provider answered with, :class:`FetchUntrusted` a URL given as a tool argument, :class:`Pause`
+between polls) and receives their results. The sync shell runs the steps with
 the transport's blocking calls, the async shell with its awaitable ones; the logic exists once.
 """
 
@@ -20,9 +21,10 @@ from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
 from langchain_hfserverless._connection import HFConnection
 from langchain_hfserverless._transport import Reply, Route
+from langchain_hfserverless._untrusted_fetch import Fetched, UntrustedFetchError, afetch_untrusted, fetch_untrusted
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.sse import is_error_event
-from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessError, HFServerlessTimeoutError
+from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessTimeoutError
 from langchain_hfserverless.tools._jobs import AnswerError, Job, Outcome, Ready, job_progress, read_media_answer
 from langchain_hfserverless.tools._media import (
     MediaBytes,
@@ -30,6 +32,7 @@ from langchain_hfserverless.tools._media import (
     MediaKind,
     RemoteMedia,
     checked_media,
+    human_size,
     media_output,
     read_media_input,
     summarise_media,
@@ -38,7 +41,8 @@ from langchain_hfserverless.tools._media import (
 _MAX_HOPS = 8  # URLs followed for one answer (result JSON -> file), so a loop cannot run forever
 
 MediaInput = Annotated[str | bytes | Path, WithJsonSchema({"type": "string"})]
-"""A media argument: the model sends a string (path, URL, data URL, base64); Python callers may pass bytes/Path."""
+"""A media argument: the model sends a string (URL, data URL, base64, or a path where allowed); Python callers may
+also pass bytes or a ``pathlib.Path`` (trusted: a model's JSON arguments can never produce one)."""
 
 
 def hub_bytes(media: MediaBytes) -> Any:
@@ -71,11 +75,18 @@ class Get:
 
 
 @dataclass(frozen=True)
+class FetchUntrusted:
+    """GET a URL that came from the tool's arguments: no credential, public addresses only (see _untrusted_fetch)."""
+
+    url: str
+
+
+@dataclass(frozen=True)
 class Pause:
     seconds: float
 
 
-Step = Open | Post | Get | Pause
+Step = Open | Post | Get | FetchUntrusted | Pause
 Plan = Generator[Step, Any, tuple[Any, Any]]
 
 
@@ -86,6 +97,9 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
     block for image tools) and the full result for your code — :class:`MediaBytes` for images and audio, the
     structured answer for the other tasks. Model, provider, token, timeout and retries work as in
     :class:`~langchain_hfserverless.ChatHFServerless`; failures raise the same typed errors.
+
+    Media arguments are untrusted (a model may be prompt-injected): a URL is fetched with no credential and only
+    from public addresses, and a local path is read only with ``local_files_dir`` or ``allow_local_files``.
 
     Example:
         .. code-block:: python
@@ -116,9 +130,19 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
     parameters: dict[str, Any] = Field(default_factory=dict)
     """Task parameters sent with every call (e.g. ``{"num_inference_steps": 4}``); call arguments win."""
     max_input_bytes: int = 20 * 1024 * 1024
-    """Largest image or audio input accepted, in bytes."""
-    allow_local_files: bool = True
-    """Whether media arguments may name local files (turn off when the model's input is untrusted)."""
+    """Largest image or audio input accepted, in bytes (a URL's download stops as soon as it is exceeded)."""
+    allow_local_files: bool = False
+    """Let media arguments name any local file the process can read. Only for trusted callers: a prompt-injected
+    model could send ``~/.ssh/id_rsa``. Prefer ``local_files_dir``. (A ``pathlib.Path`` from Python code is always
+    read: a model cannot send one.)"""
+    local_files_dir: str | Path | None = None
+    """Let media arguments name files inside this directory only (relative names start there; ``..`` and symlinks
+    that lead outside are refused). When set, it confines ``allow_local_files=True`` too."""
+    allow_private_urls: bool = False
+    """Let media URLs reach loopback, private, link-local and other non-public addresses. This exposes whatever
+    the machine can reach — localhost services, the intranet, cloud metadata (169.254.169.254) — to the model."""
+    fetch_timeout: float = 30.0
+    """Seconds allowed for fetching a media URL, redirects included."""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> HFServerlessTaskTool:
@@ -128,6 +152,8 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
             self.description = self.summary.format(model=self.model or "the model behind base_url")
         if self.max_input_bytes <= 0:
             raise ValueError("max_input_bytes must be positive.")
+        if self.fetch_timeout <= 0:
+            raise ValueError("fetch_timeout must be positive.")
         return self
 
     # ------------------------------------------------------------------ the two shells
@@ -173,6 +199,8 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
             return self._transport.post(step.route)
         if isinstance(step, Get):
             return self._transport.get(step.url, model=step.model, provider=step.provider)
+        if isinstance(step, FetchUntrusted):
+            return fetch_untrusted(step.url, **self._fetch_limits())
         if step.seconds > 0:
             time.sleep(step.seconds)
         return None
@@ -185,9 +213,18 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
             return await self._transport.apost(step.route)
         if isinstance(step, Get):
             return await self._transport.aget(step.url, model=step.model, provider=step.provider)
+        if isinstance(step, FetchUntrusted):
+            return await afetch_untrusted(step.url, **self._fetch_limits())
         if step.seconds > 0:
             await asyncio.sleep(step.seconds)
         return None
+
+    def _fetch_limits(self) -> dict[str, Any]:
+        return {
+            "max_bytes": self.max_input_bytes,
+            "timeout": self.fetch_timeout,
+            "allow_private": self.allow_private_urls,
+        }
 
     def _open(self, step: Open) -> Route:
         return self._transport.task_route(
@@ -225,25 +262,33 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
         return payload, route
 
     def _media_input(self, value: Any, kind: MediaKind) -> Generator[Step, Any, MediaBytes]:
-        """A media argument as checked bytes; an http(s) URL is fetched through the transport first."""
-        media = read_media_input(value, kind, max_bytes=self.max_input_bytes, allow_local_files=self.allow_local_files)
+        """A media argument as checked bytes; an http(s) URL is fetched first, without any credential."""
+        media = read_media_input(
+            value,
+            kind,
+            max_bytes=self.max_input_bytes,
+            allow_local_files=self.allow_local_files,
+            local_files_dir=self.local_files_dir,
+        )
         if isinstance(media, RemoteMedia):
             try:
-                reply: Reply = yield Get(media.url)
-            except HFServerlessError as exc:
-                # A wrong URL is the caller's to fix: a ToolException an agent can read and act on.
-                raise MediaInputError(
-                    f"Could not fetch the {kind} at {media.url}: {exc.server_message or exc}. Check the URL, or "
-                    f"send the {kind} as a file path or base64."
-                ) from exc
+                fetched: Fetched = yield FetchUntrusted(media.url)
+            except UntrustedFetchError as exc:
+                # The URL is the caller's to fix: a ToolException an agent can read and act on.
+                raise MediaInputError(f"{exc} {self._instead(exc, kind)}") from None
             media = checked_media(
-                reply.content,
-                kind,
-                declared=reply.headers.get("content-type"),
-                origin=media.url,
-                max_bytes=self.max_input_bytes,
+                fetched.content, kind, declared=fetched.content_type, origin=media.url, max_bytes=self.max_input_bytes
             )
         return media
+
+    def _instead(self, exc: UntrustedFetchError, kind: MediaKind) -> str:
+        """What the model can send instead of a URL that could not be used."""
+        if exc.category == "too_large":
+            limit = human_size(self.max_input_bytes)
+            return f"Send a smaller {kind} (at most {limit}), or raise max_input_bytes on the tool."
+        if exc.category == "refused":
+            return f"Send the {kind} as base64 or a data: URL, or give a public http(s) URL."
+        return f"Check the URL, or send the {kind} as base64 or a data: URL."
 
 
 class HFServerlessMediaTool(HFServerlessTaskTool):

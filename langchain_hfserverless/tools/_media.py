@@ -1,7 +1,8 @@
 """Media in and out of the task tools: what a value is, what its bytes are, and how a model sees them.
 
-Pure apart from reading a local file: a URL is never fetched here (the tool asks the transport), so every
-function takes a value or bytes and returns bytes, a URL to fetch, or a LangChain content block.
+Pure apart from reading a local file the caller allowed: a URL is never fetched here (the tool fetches it through
+``_untrusted_fetch``, without credentials), so every function takes a value or bytes and returns bytes, a URL to
+fetch, or a LangChain content block.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ _ALIASES = {
 _DATA_URL = re.compile(
     r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^;,]*)*?)(?P<b64>;base64)?,(?P<data>.*)$", re.S
 )
-_FORMS = "a local file path, an http(s) URL, a data: URL, or base64-encoded bytes"
+_FORMS = "an http(s) URL, a data: URL, base64-encoded bytes, or a local file path where the tool allows one"
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/{2}")
 _A = {"image": "an image", "audio": "an audio clip"}
 
 
@@ -113,7 +115,7 @@ class MediaBytes(bytes):
 
 @dataclass(frozen=True)
 class RemoteMedia:
-    """An http(s) URL the tool must fetch (through the transport) before it can check and send the media."""
+    """An http(s) URL the tool must fetch (an untrusted one: see ``_untrusted_fetch``) before it can use the media."""
 
     url: str
 
@@ -285,11 +287,20 @@ def _describe(value: str) -> str:
 
 
 def read_media_input(
-    value: Any, kind: MediaKind, *, max_bytes: int, allow_local_files: bool = True
+    value: Any,
+    kind: MediaKind,
+    *,
+    max_bytes: int,
+    allow_local_files: bool = False,
+    local_files_dir: str | Path | None = None,
 ) -> MediaBytes | RemoteMedia:
     """A tool's media argument as checked bytes, or the http(s) URL to fetch first.
 
-    Accepts bytes, a ``data:`` URL, an http(s) URL, a local path (``str`` or ``Path``), or base64 text.
+    Accepts bytes, a ``data:`` URL, an http(s) URL, base64 text, a ``pathlib.Path`` and, when allowed, a local
+    path given as text (or ``file://``). Text comes from the model and is untrusted: it names a local file only
+    inside ``local_files_dir`` (symlinks resolved, ``..`` refused), or anywhere with ``allow_local_files=True``,
+    and never otherwise (no file is even looked at). A ``Path`` object can only come from Python code, never from
+    a model's JSON arguments, so it is read wherever it points.
     """
     if isinstance(value, (bytes, bytearray, memoryview)):
         return checked_media(
@@ -300,7 +311,7 @@ def read_media_input(
             max_bytes=max_bytes,
         )
     if isinstance(value, Path):
-        return _read_file(value, kind, max_bytes=max_bytes, allow=allow_local_files)
+        return _read_file(value.expanduser(), kind, max_bytes=max_bytes)
     if not isinstance(value, str):
         raise MediaInputError(f"Unsupported {kind} input of type {type(value).__name__}: send {_FORMS}.")
     text = value.strip()
@@ -308,28 +319,91 @@ def read_media_input(
         raise MediaInputError(f"The {kind} argument is empty: send {_FORMS}.")
     if text.startswith("data:"):
         return _read_data_url(text, kind, max_bytes=max_bytes)
-    if text.startswith(("http://", "https://")):
+    scheme = _SCHEME.match(text)
+    if scheme and scheme.group(1).lower() in ("http", "https"):
         return RemoteMedia(text)
-    if text.startswith("file://"):
-        return _read_file(Path(text[len("file://") :]), kind, max_bytes=max_bytes, allow=allow_local_files)
-    if len(text) < 4096 and "\n" not in text:
-        path = Path(text).expanduser()
-        try:
-            is_file = path.is_file()
-        except OSError:
-            is_file = False
-        if is_file:
-            return _read_file(path, kind, max_bytes=max_bytes, allow=allow_local_files)
+    if scheme and scheme.group(1).lower() != "file":
+        raise MediaInputError(
+            f"Cannot fetch {_describe(text)}: only http(s) URLs are fetched, not {scheme.group(1)}:. "
+            f"Send {_A[kind]} as an http(s) URL, a data: URL or base64."
+        )
+    local = LocalFiles(allow_local_files, local_files_dir)
+    if scheme:  # file://
+        path = local.find(text[len(scheme.group(0)) :], kind, quiet=True)
+        if path is None:
+            raise local.refusal(text, kind)
+        return _read_file(path, kind, max_bytes=max_bytes)
+    if local.enabled and len(text) < 4096 and "\n" not in text:
+        path = local.find(text, kind, quiet=True)
+        if path is not None and _is_file(path):
+            return _read_file(path, kind, max_bytes=max_bytes)
     decoded = _b64decode(text)
     if decoded is not None and sniff_mime(decoded) is not None:
         return checked_media(decoded, kind, origin="the base64 text", max_bytes=max_bytes)
     looks_like_path = len(text) < 4096 and ("/" in text or "\\" in text or re.search(r"\.\w{2,5}$", text))
     if looks_like_path and (decoded is None or len(text) < 256):
+        if not local.enabled or local.find(text, kind, quiet=True) is None:
+            raise local.refusal(text, kind)
         raise MediaInputError(f"No such file: {_describe(text)}. Send {_FORMS}.")
     raise MediaInputError(
         f"Cannot read {_describe(text)} as {_A[kind]}: it is not an existing file, an http(s) URL, a data: URL, "
         f"or base64 of a {_formats(kind)} {kind}. Send one of those."
     )
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class LocalFiles:
+    """Which local paths a model's text may name: none, those inside ``directory``, or (``anywhere``) all."""
+
+    anywhere: bool
+    directory: str | Path | None
+
+    @property
+    def enabled(self) -> bool:
+        return self.anywhere or self.directory is not None
+
+    def find(self, text: str, kind: MediaKind, *, quiet: bool = False) -> Path | None:
+        """The path ``text`` names, if it may be read; ``None`` (or, unless ``quiet``, the refusal) otherwise.
+
+        Inside ``directory``, relative paths start from it and the path with symlinks resolved must stay in it.
+        """
+        if self.directory is not None:
+            root = Path(self.directory).expanduser().resolve()
+            try:
+                path = (root / text).resolve()
+            except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+                path = None
+            if path is not None and path.is_relative_to(root):
+                return path
+            if not quiet:
+                raise self.refusal(text, kind)
+            return None
+        if self.anywhere:
+            return Path(text).expanduser()
+        if not quiet:
+            raise self.refusal(text, kind)
+        return None
+
+    def refusal(self, text: str, kind: MediaKind) -> MediaInputError:
+        instead = f"Send {_A[kind]} as an http(s) URL, a data: URL or base64"
+        if self.directory is not None:
+            return MediaInputError(
+                f"Cannot read {_describe(text)}: this tool reads local files only inside its local_files_dir, "
+                f"and that path is outside it. {instead}, or a file name inside that directory."
+            )
+        if self.anywhere:
+            return MediaInputError(f"No such file: {_describe(text)}. Send {_FORMS}.")
+        return MediaInputError(
+            f"Cannot read {_describe(text)}: reading local files is disabled on this tool "
+            f"(allow_local_files=False). {instead}."
+        )
 
 
 def _b64decode(text: str) -> bytes | None:
@@ -361,12 +435,7 @@ def _read_data_url(text: str, kind: MediaKind, *, max_bytes: int) -> MediaBytes:
     return checked_media(decoded, kind, declared=match.group("mime"), origin="the data URL", max_bytes=max_bytes)
 
 
-def _read_file(path: Path, kind: MediaKind, *, max_bytes: int, allow: bool) -> MediaBytes:
-    if not allow:
-        raise MediaInputError(
-            f"Reading local files is disabled on this tool (allow_local_files=False): send an URL or base64 {kind}."
-        )
-    path = path.expanduser()
+def _read_file(path: Path, kind: MediaKind, *, max_bytes: int) -> MediaBytes:
     try:
         size = path.stat().st_size
     except OSError:

@@ -243,7 +243,8 @@ def test_speech_recognition_reads_text_and_keeps_chunks(server: LoopbackServer, 
     server.reply(body=answer)
     audio = tmp_path / "note.flac"
     audio.write_bytes(FLAC)
-    message = call(SpeechRecognitionTool(base_url=server.url), {"audio": str(audio)})
+    tool = SpeechRecognitionTool(base_url=server.url, local_files_dir=str(tmp_path))
+    message = call(tool, {"audio": str(audio)})
     assert message.content == "hello there"
     assert message.artifact == answer
     assert server.requests[0].body == FLAC
@@ -258,7 +259,7 @@ def test_speech_recognition_reads_replicate_output(server: LoopbackServer) -> No
 def test_an_input_url_is_fetched_then_sent(server: LoopbackServer, cdn: LoopbackServer) -> None:
     cdn.reply(body=PNG, headers={"content-type": "image/png"})
     server.reply(body=[{"generated_text": "a tiny picture"}])
-    tool = ImageToTextTool(base_url=server.url, api_key="hf_secret")
+    tool = ImageToTextTool(base_url=server.url, api_key="hf_secret", allow_private_urls=True)  # cdn is on loopback
     assert call(tool, {"image": f"{cdn.url}/pic.png"}).content == "a tiny picture"
     assert cdn.requests[0].method == "GET" and cdn.requests[0].path == "/pic.png"
     assert header(cdn.requests[0], "Authorization") is None  # the token never goes to another host
@@ -268,24 +269,24 @@ def test_an_input_url_is_fetched_then_sent(server: LoopbackServer, cdn: Loopback
 def test_an_input_url_that_is_not_an_image_is_refused(server: LoopbackServer, cdn: LoopbackServer) -> None:
     cdn.reply(body=b"<html>login</html>", headers={"content-type": "text/html"})
     with pytest.raises(MediaInputError, match=r"declared as text/html\) is not a recognised image"):
-        call(ImageToTextTool(base_url=server.url), {"image": f"{cdn.url}/login"})
+        call(ImageToTextTool(base_url=server.url, allow_private_urls=True), {"image": f"{cdn.url}/login"})
     assert server.requests == []  # nothing was sent to the model
 
 
 def test_an_input_url_that_fails_is_a_tool_error_naming_it(server: LoopbackServer, cdn: LoopbackServer) -> None:
     cdn.reply(status=404, body="Not Found", headers={"content-type": "text/plain"})
-    tool = ImageToTextTool(base_url=server.url, handle_tool_error=True, max_retries=0)
+    tool = ImageToTextTool(base_url=server.url, handle_tool_error=True, allow_private_urls=True)
     message = call(tool, {"image": f"{cdn.url}/gone.png"})
     assert message.status == "error"
     assert message.content == (
-        f"Could not fetch the image at {cdn.url}/gone.png: Not Found. Check the URL, or send the image as a file "
-        "path or base64."
+        f"Could not fetch '{cdn.url}/gone.png': the server answered 404. Check the URL, or send the image as base64 "
+        "or a data: URL."
     )
     assert server.requests == []
 
 
 def test_bad_media_becomes_a_tool_error_the_agent_can_read(server: LoopbackServer) -> None:
-    tool = ImageToTextTool(base_url=server.url, handle_tool_error=True)
+    tool = ImageToTextTool(base_url=server.url, handle_tool_error=True, allow_local_files=True)
     message = call(tool, {"image": "/nope/missing.png"})
     assert message.status == "error"
     assert "No such file: '/nope/missing.png'" in message.content
@@ -384,7 +385,9 @@ def test_image_to_image_sends_image_and_prompt(server: LoopbackServer, tmp_path:
     server.reply(body=png(2, 2), headers={"content-type": "image/png"})
     source = tmp_path / "in.png"
     source.write_bytes(PNG)
-    tool = ImageToImageTool(base_url=server.url, include_image_block=False, output_dir=str(tmp_path / "out"))
+    tool = ImageToImageTool(
+        base_url=server.url, include_image_block=False, output_dir=str(tmp_path / "out"), local_files_dir=str(tmp_path)
+    )
     message = call(tool, {"image": str(source), "prompt": "night"})
     assert server.requests[0].json() == {"inputs": B64, "parameters": {"prompt": "night"}}
     assert isinstance(message.content, str) and "2x2 PNG image" in message.content

@@ -120,7 +120,7 @@ def test_local_files_by_str_path_and_file_url(tmp_path: Path) -> None:
     target = tmp_path / "tone.wav"
     target.write_bytes(wav(0.1))
     for value in (str(target), target, f"file://{target}"):
-        media = read_media_input(value, "audio", max_bytes=LIMIT)
+        media = read_media_input(value, "audio", max_bytes=LIMIT, allow_local_files=True)
         assert isinstance(media, MediaBytes)
         assert media.mime_type == "audio/wav"
 
@@ -143,7 +143,7 @@ def test_local_files_by_str_path_and_file_url(tmp_path: Path) -> None:
 )
 def test_bad_media_says_what_is_wrong(value: object, kind: str, message: str) -> None:
     with pytest.raises(MediaInputError, match=message.replace("(", r"\(").replace(")", r"\)")) as caught:
-        read_media_input(value, kind, max_bytes=LIMIT)  # type: ignore[arg-type]
+        read_media_input(value, kind, max_bytes=LIMIT, allow_local_files=True)  # type: ignore[arg-type]
     assert isinstance(caught.value, ToolException)  # agents with handle_tool_error see the message
     assert "send" in str(caught.value).lower() or "pass" in str(caught.value).lower()
 
@@ -155,7 +155,7 @@ def test_size_limit_applies_to_bytes_and_files(tmp_path: Path) -> None:
     target = tmp_path / "big.png"
     target.write_bytes(data)
     with pytest.raises(MediaInputError, match="raise max_input_bytes"):
-        read_media_input(str(target), "image", max_bytes=10)
+        read_media_input(str(target), "image", max_bytes=10, allow_local_files=True)
 
 
 def test_local_files_can_be_refused(tmp_path: Path) -> None:
