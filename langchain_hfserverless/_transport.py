@@ -46,6 +46,7 @@ from langchain_hfserverless.errors import (
     HFServerlessAPIError,
     HFServerlessAuthenticationError,
     HFServerlessConnectionError,
+    HFServerlessContextOverflowError,
     HFServerlessError,
     HFServerlessInvalidRequestError,
     HFServerlessNotFoundError,
@@ -108,6 +109,8 @@ class StreamMeta:
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, HFServerlessConnectionError):
         return True
+    if isinstance(exc, HFServerlessContextOverflowError):  # a proxy's 502/503 around an overflow: it would fail alike
+        return False
     return isinstance(exc, HFServerlessError) and exc.status_code in RETRYABLE_STATUS
 
 
@@ -532,29 +535,64 @@ class RouterTransport:
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def _send(self, route: Route, json: Any, *, stream: bool = False) -> httpx2.Response:
-        """One attempt: send, and turn a transport failure or an error status into the typed error."""
+        """One attempt: send, and turn a transport failure or an error status into the typed error.
+
+        A pooled keep-alive connection the server closed while idle fails with "Server disconnected without sending
+        a response" before any byte of an answer: nothing was served, so the request goes once more on a fresh
+        connection, whatever ``max_retries`` says. A fresh connection that fails so is a server fault: not resent.
+        """
         client = self.client
-        try:
-            response = client.send(self._request(client, route, json), stream=stream)
-            if stream and response.status_code >= 400:
-                response.read()
-                response.close()
-        except httpx2.RequestError as exc:
-            raise self._transport_error(exc, route) from exc
-        self._check(response, route)
-        return response
+        for resent in (False, True):
+            connects: list[str] = []  # httpcore traces a connect_tcp only when this request opened the connection
+
+            def trace(name: str, _: Any, connects: list[str] = connects) -> None:
+                if "connect_tcp" in name:
+                    connects.append(name)
+
+            request = self._request(client, route, json)
+            request.extensions["trace"] = trace
+            try:
+                response = client.send(request, stream=stream)
+                if stream and response.status_code >= 400:
+                    response.read()
+                    response.close()
+            except httpx2.RemoteProtocolError as exc:
+                if resent or connects or "without sending a response" not in str(exc):
+                    raise self._transport_error(exc, route) from exc
+                logger.debug("%s %s: the server had closed the pooled connection; resending", route.method, route.url)
+                continue
+            except httpx2.RequestError as exc:
+                raise self._transport_error(exc, route) from exc
+            self._check(response, route)
+            return response
+        raise AssertionError("unreachable: the resent request returns or raises")
 
     async def _asend(self, route: Route, json: Any, *, stream: bool = False) -> httpx2.Response:
         client = self.async_client
-        try:
-            response = await client.send(self._request(client, route, json), stream=stream)
-            if stream and response.status_code >= 400:
-                await response.aread()
-                await response.aclose()
-        except httpx2.RequestError as exc:
-            raise self._transport_error(exc, route) from exc
-        self._check(response, route)
-        return response
+        for resent in (False, True):
+            connects: list[str] = []
+
+            async def trace(name: str, _: Any, connects: list[str] = connects) -> None:
+                if "connect_tcp" in name:
+                    connects.append(name)
+
+            request = self._request(client, route, json)
+            request.extensions["trace"] = trace
+            try:
+                response = await client.send(request, stream=stream)
+                if stream and response.status_code >= 400:
+                    await response.aread()
+                    await response.aclose()
+            except httpx2.RemoteProtocolError as exc:
+                if resent or connects or "without sending a response" not in str(exc):
+                    raise self._transport_error(exc, route) from exc
+                logger.debug("%s %s: the server had closed the pooled connection; resending", route.method, route.url)
+                continue
+            except httpx2.RequestError as exc:
+                raise self._transport_error(exc, route) from exc
+            self._check(response, route)
+            return response
+        raise AssertionError("unreachable: the resent request returns or raises")
 
     def post(self, route: Route, json: Any = None) -> Reply:
         """Send ``route`` (a POST, or a GET route) and read the whole answer, retrying what may succeed on retry."""

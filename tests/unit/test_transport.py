@@ -736,3 +736,14 @@ def test_a_failed_hub_lookup_is_a_typed_connection_error(monkeypatch: pytest.Mon
     auto = RouterTransport(api_key="hf_lookup_token")
     with pytest.raises(HFServerlessConnectionError, match="feature-extraction"):
         auto.task_route("feature-extraction", "sentence-transformers/all-MiniLM-L6-v2", inputs=["a"])
+
+
+def test_an_overflow_behind_a_retryable_status_is_not_retried(server: LoopbackServer, waits: list[float]) -> None:
+    # A gateway may wrap the engine's overflow in a 503; retrying it would fail alike.
+    message = "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens."
+    server.reply(503, {"error": {"message": message}})
+    transport = make(server, max_retries=2)
+    with pytest.raises(HFServerlessContextOverflowError):
+        transport.post(_route(transport), {})
+    assert len(server.requests) == 1
+    assert waits == []

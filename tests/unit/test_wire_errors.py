@@ -280,6 +280,193 @@ def test_overflow_wording_on_5xx_is_still_an_api_error() -> None:
     assert type(_err(500, {"error": "maximum context length exceeded while batching"})) is HFServerlessAPIError
 
 
+# Each engine's own words for "the prompt does not fit", with the status it answers with.
+ENGINE_OVERFLOWS = [
+    pytest.param(
+        400,
+        {
+            "error": {
+                "code": 400,
+                "message": "request (1100 tokens) exceeds the available context size (1024 tokens), try increasing it",
+                "type": "exceed_context_size_error",
+                "n_prompt_tokens": 1100,
+                "n_ctx": 1024,
+            }
+        },
+        id="llama.cpp-chat",
+    ),
+    pytest.param(
+        400,
+        {"error": {"code": 400, "message": "the request exceeds the available context size, try increasing it"}},
+        id="llama.cpp-chat-older",
+    ),
+    pytest.param(
+        500,
+        {
+            "error": {
+                "code": 500,
+                "message": "input (600 tokens) is too large to process. increase the physical batch size",
+                "type": "server_error",
+            }
+        },
+        id="llama.cpp-embeddings-500",
+    ),
+    pytest.param(
+        400,
+        {
+            "object": "error",
+            "message": "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens "
+            "(4000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.",
+            "type": "BadRequestError",
+            "param": None,
+            "code": 400,
+        },
+        id="vllm",
+    ),
+    pytest.param(
+        400,
+        {
+            "object": "error",
+            "message": "The prompt (total length 6287) is too long to fit into the model (context length 4096). Make "
+            "sure that `max_model_len` is no smaller than the number of text tokens plus multimodal tokens.",
+            "type": "BadRequestError",
+            "code": 400,
+        },
+        id="vllm-multimodal",
+    ),
+    pytest.param(
+        400,
+        {"message": "The decoder prompt (length 5951) is longer than the maximum model length of 4096."},
+        id="vllm-decoder",
+    ),
+    pytest.param(
+        422,
+        {
+            "error": "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 2048. Given: 2000 "
+            "`inputs` tokens and 100 `max_new_tokens`",
+            "error_type": "validation",
+        },
+        id="tgi-total",
+    ),
+    pytest.param(
+        422,
+        {
+            "error": "Input validation error: `inputs` must have less than 1024 tokens. Given: 1100",
+            "error_type": "validation",
+        },
+        id="tgi-input",
+    ),
+    pytest.param(
+        413,
+        {
+            "error": "Input validation error: `inputs` must have less than 512 tokens. Given: 600",
+            "error_type": "Validation",
+        },
+        id="tei",
+    ),
+    pytest.param(
+        400,
+        {
+            "object": "error",
+            "message": "Requested token count exceeds the model's maximum context length of 4096 tokens. You "
+            "requested a total of 5000 tokens: 4000 tokens from the input messages and 1000 tokens for the completion.",
+            "type": "BadRequestError",
+        },
+        id="sglang",
+    ),
+    pytest.param(
+        400,
+        {"error": {"message": "The input (250000 tokens) is longer than the model's context length (200000 tokens)."}},
+        id="together",
+    ),
+    pytest.param(
+        400,
+        {
+            "message": "Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum "
+            "context length"
+        },
+        id="mistral",
+    ),
+    pytest.param(
+        400,
+        {"error": {"message": "This model's maximum prompt length is 131072 but the request contains 537812 tokens"}},
+        id="xai",
+    ),
+    pytest.param(
+        400,
+        {
+            "error": {
+                "message": "Please reduce the length of the messages or completion.",
+                "type": "invalid_request_error",
+                "code": "context_length_exceeded",
+            }
+        },
+        id="groq",
+    ),
+    pytest.param(
+        400,
+        {"error": {"message": "The prompt is too long: 50000, model maximum context length: 32768"}},
+        id="fireworks",
+    ),
+    pytest.param(400, {"error": {"message": "Too big.", "type": "exceed_context_size_error"}}, id="type-only"),
+    pytest.param(400, {"error": {"message": "Too big.", "code": "model_context_window_exceeded"}}, id="code-only"),
+    pytest.param(400, b"Input validation error: `inputs` must have less than 512 tokens. Given: 513", id="text-plain"),
+]
+
+
+@pytest.mark.parametrize(("status", "body"), ENGINE_OVERFLOWS)
+def test_every_engine_overflow_is_context_overflow(status: int, body: Any) -> None:
+    err = _err(status, body)
+    assert isinstance(err, HFServerlessContextOverflowError)
+    assert isinstance(err, ContextOverflowError)
+    assert err.status_code == status
+    text = str(err)
+    assert f"HTTP {status}" in text and MODEL in text and PROVIDER in text
+    assert "Shorten the conversation or lower max_tokens" in text
+    assert "retry later" not in text  # a 500 overflow must not advise what cannot help
+
+
+@pytest.mark.parametrize(("status", "body"), ENGINE_OVERFLOWS)
+def test_every_engine_overflow_in_a_stream(status: int, body: Any) -> None:
+    event = body if isinstance(body, dict) else {"error": body.decode()}
+    err = error_from_event(event, model=MODEL, provider=PROVIDER)
+    assert isinstance(err, HFServerlessContextOverflowError)
+    assert "inside the stream" in str(err)
+
+
+def test_overflow_is_never_a_retryable_status_from_llama_cpp_embeddings() -> None:
+    err = _err(
+        500,
+        {
+            "error": {
+                "code": 500,
+                "message": "input (600 tokens) is too large to process. increase the physical batch size",
+            }
+        },
+    )
+    assert isinstance(err, HFServerlessContextOverflowError)
+    assert err.status_code not in RETRYABLE_STATUS
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Input validation error: `temperature` must be <= 2.0. Given: 3.0",
+        "Input validation error: `top_n_tokens` must be >= 0 and <= 5. Given: 10",
+        "`n` > 1 is not supported",
+        "the context size is fine, but 'messages' is required",
+    ],
+)
+def test_other_bounds_are_not_overflow(message: str) -> None:
+    assert type(_err(400, {"error": message})) is HFServerlessInvalidRequestError
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 429])
+def test_overflow_wording_does_not_hide_a_stronger_cause(status: int) -> None:
+    err = _err(status, {"error": "This model's maximum context length is 4096 tokens."})
+    assert not isinstance(err, ContextOverflowError)
+
+
 # ---------------------------------------- Retry-After
 
 
