@@ -1,4 +1,5 @@
-"""Shared fixtures: a loopback server, and VCR settings that keep tokens out of cassettes."""
+"""Shared fixtures: a loopback server, and VCR settings that keep tokens out of cassettes and read them with the
+suite's one cassette reader (``tests/cassettes.py``)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,19 @@ from typing import Any
 
 import pytest
 
+from tests.cassettes import CASSETTES, ROOT, VCRSerializer
 from tests.loopback import LoopbackServer, serve
 
-ROOT = Path(__file__).resolve().parent.parent
-CASSETTES = ROOT / "cassettes"
+__all__ = ["CASSETTES", "ROOT", "SHARED"]
+
 SHARED = ROOT.parent / "shared"
 
-_SECRET_HEADERS = ["authorization", "x-api-key", "api-key", "cookie", "set-cookie"]
+SECRET_HEADERS = ["authorization", "x-api-key", "api-key", "cookie", "set-cookie"]
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """VCR reads cassettes with the same function as the replay of real recordings."""
+    vcr.register_serializer("yaml", VCRSerializer())
 
 
 @pytest.fixture
@@ -36,7 +43,7 @@ def _no_ambient_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def vcr_config() -> dict[str, Any]:
     return {
-        "filter_headers": [(h, None) for h in _SECRET_HEADERS],
+        "filter_headers": [(h, None) for h in SECRET_HEADERS],
         "record_mode": "none",
         "decode_compressed_response": True,
     }

@@ -8,6 +8,7 @@ delays between them, or a connection reset); every request is recorded (method, 
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -29,6 +30,10 @@ class Answer:
     """Seconds between body pieces (list bodies are sent chunked)."""
     reset: bool = False
     """Close the connection without answering."""
+    hold: float = 0.0
+    """Seconds to wait for the client to hang up before answering; when it does, nothing is sent."""
+    cut: bool = False
+    """List bodies: hang up after the last piece, without the chunk that ends the body."""
 
 
 @dataclass
@@ -56,6 +61,10 @@ class LoopbackServer:
         self.requests: list[Seen] = []
         self.queue: deque[Answer] = deque()
         self.default: Answer | None = None
+        self.connections_accepted = 0
+        """Connections the server has accepted so far."""
+        self.connections_open = 0
+        """Connections not yet closed (by either side)."""
         self._lock = threading.Lock()
         server = self
 
@@ -64,6 +73,33 @@ class LoopbackServer:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                with server._lock:
+                    server.connections_accepted += 1
+                    server.connections_open += 1
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    with server._lock:
+                        server.connections_open -= 1
+
+            def _client_hung_up(self, within: float) -> bool:
+                deadline = time.monotonic() + within
+                while (left := deadline - time.monotonic()) > 0:
+                    readable, _, _ = select.select([self.connection], [], [], min(left, 0.05))
+                    if not readable:
+                        continue
+                    try:
+                        if not self.connection.recv(1, socket.MSG_PEEK):
+                            return True
+                    except OSError:
+                        return True
+                    time.sleep(0.05)  # bytes of a next request are waiting: not a hang-up
+                return False
 
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
@@ -75,6 +111,9 @@ class LoopbackServer:
                     answer = Answer(500, {"content-type": "application/json"}, b'{"error": "no answer queued"}')
                 if answer.delay:
                     time.sleep(answer.delay)
+                if answer.hold and self._client_hung_up(answer.hold):
+                    self.close_connection = True
+                    return
                 if answer.reset:
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     self.connection.close()
@@ -91,6 +130,9 @@ class LoopbackServer:
                             time.sleep(answer.piece_delay)
                         self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                         self.wfile.flush()
+                    if answer.cut:
+                        self.close_connection = True
+                        return
                     self.wfile.write(b"0\r\n\r\n")
                 else:
                     self.send_header("content-length", str(len(answer.body)))

@@ -1,4 +1,4 @@
-"""VCR settings for the standard integration suite: strict matching on hand-built router cassettes.
+"""VCR settings for the standard integration suite: strict matching on our cassettes (read by ``tests/cassettes.py``).
 
 Cassettes live in the top-level ``cassettes/`` (see ``tests/conftest.py``), one folder per test class and
 one file per test: ``cassettes/TestChatHFServerlessStandard/test_invoke.yaml``. Parametrized variants of a
@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-_SECRET_HEADERS = ["authorization", "x-api-key", "api-key", "cookie", "set-cookie"]
+from tests.conftest import SECRET_HEADERS
+
 # Tests that replay their cassette many times in one run (pytest-benchmark rounds).
 _REPEATED_PLAYBACK = frozenset({"test_stream_time"})
 # Tests whose parametrized variants send different requests: one cassette per variant.
@@ -25,7 +26,7 @@ _PER_VARIANT = frozenset({"test_structured_output", "test_structured_output_asyn
 def vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Replay only: a request whose method, URL or JSON body differs from the cassette fails the test."""
     return {
-        "filter_headers": [(h, None) for h in _SECRET_HEADERS],
+        "filter_headers": [(h, None) for h in SECRET_HEADERS],
         "record_mode": "none",
         "match_on": ["method", "uri", "body"],
         "decode_compressed_response": True,

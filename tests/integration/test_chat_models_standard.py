@@ -1,4 +1,4 @@
-"""langchain-tests' standard integration suite for ChatHFServerless, replayed from hand-built cassettes.
+"""langchain-tests' standard integration suite for ChatHFServerless, replayed from SYNTHETIC cassettes.
 
 Every test in the class runs under VCR (``record_mode="none"``, matching on method, URL and JSON body): the
 cassettes in ``cassettes/TestChatHFServerlessStandard/`` stand in for https://router.huggingface.co and are
@@ -132,8 +132,9 @@ class TestChatHFServerlessStandard(ChatModelIntegrationTests):
             monkeypatch.setattr(function_calling, "uuid", SimpleNamespace(uuid4=lambda: FEW_SHOT_CALL_ID))
 
 
-# What the router said in those cassettes reaches the caller: who served, the request id, the real model name,
-# and usage as the provider's last figure.
+# What a cassette's answer says reaches the caller: who served, the request id, the native model name, and usage as
+# the last figure. The cassettes are SYNTHETIC (invented answers in real shapes): these tests assert what our code
+# makes of them; that providers really answer in these shapes is checked by tests/replay/ on real recordings.
 
 
 def _model(**params: Any) -> ChatHFServerless:

@@ -3,8 +3,8 @@
 Cassettes are YAML from other projects, never copied into this repository. The loader reads the shapes their
 writers use: vcrpy (string, ``!!binary`` or ``{"string": ...}`` bodies; request bodies pickled as
 ``!!python/object/new:_io.BytesIO``), pydantic-ai's serializers (``parsed_body``, ``{"type": "json", "content"}``,
-a bare ``status: 200``) and R's vcr (``http_interactions``). It is a SafeLoader with a few narrow constructors:
-nothing arbitrary is ever built. TGI's integration snapshots (parsed JSON answers) are found here too.
+a bare ``status: 200``) and R's vcr (``http_interactions``). The YAML itself is read by ``tests/cassettes.py``, the
+same reader VCR replays our own cassettes with. TGI's integration snapshots (parsed JSON answers) are found here too.
 
 The second half says, independently of the package, what a recorded chat answer contains: the replay tests
 compare the package's result with it.
@@ -24,41 +24,12 @@ from typing import Any
 
 import yaml
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "hf-recordings"
+from tests.cassettes import RECORDINGS, read_cassette
+
+SHARED = RECORDINGS
 """The shared recordings: the repository is checked out beside ``shared/``."""
 
 TGI_SNAPSHOTS = "text-generation-inference/integration-tests/models/__snapshots__"
-
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class CassetteLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """SafeLoader plus the two non-safe tags vcrpy writes for binary request bodies."""
-
-
-def _python_tuple(loader: yaml.SafeLoader, node: yaml.Node) -> tuple[Any, ...]:
-    assert isinstance(node, yaml.SequenceNode)
-    return tuple(loader.construct_sequence(node, deep=True))
-
-
-def _bytes_io(loader: yaml.SafeLoader, node: yaml.Node) -> bytes:
-    """``!!python/object/new:_io.BytesIO {state: (b"...", position, dict)}`` -> the bytes it held."""
-    assert isinstance(node, yaml.MappingNode)
-    value = loader.construct_mapping(node, deep=True)
-    state = value.get("state") or ()
-    data = state[0] if state else b""
-    return data if isinstance(data, bytes) else str(data).encode()
-
-
-def _python_str(loader: yaml.SafeLoader, node: yaml.Node) -> str:
-    assert isinstance(node, yaml.ScalarNode)
-    return str(loader.construct_scalar(node))
-
-
-CassetteLoader.add_constructor("tag:yaml.org,2002:python/tuple", _python_tuple)
-CassetteLoader.add_constructor("tag:yaml.org,2002:python/unicode", _python_str)  # Python 2 era vcrpy
-CassetteLoader.add_constructor("tag:yaml.org,2002:python/str", _python_str)
-CassetteLoader.add_constructor("tag:yaml.org,2002:python/object/new:_io.BytesIO", _bytes_io)
 
 
 def _as_bytes(value: Any) -> bytes | None:
@@ -180,7 +151,7 @@ class Interaction:
 
 def load_cassette(path: Path) -> list[Interaction]:
     """Every interaction of one cassette (vcrpy, pydantic-ai or R vcr YAML); ``[]`` for other YAML files."""
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=CassetteLoader)
+    data = read_cassette(path)
     if not isinstance(data, Mapping):
         return []
     items = data.get("interactions") or data.get("http_interactions") or ()

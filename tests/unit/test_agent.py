@@ -154,5 +154,5 @@ def test_example_conversation_and_cassette_agree() -> None:
     assert tool_results == ["18°C, light rain", "64.4"]  # computed locally by the example's own tools
     assert messages[-1].response_metadata["model_name"] == "llama-3.3-70b"
     cassette = (ROOT / "cassettes" / "agent.yaml").read_text()
-    assert cassette.startswith("# HAND-BUILT cassette")
+    assert cassette.startswith("# SYNTHETIC:")  # invented answers, labelled as such
     assert "Bearer" not in cassette and "hf_offline_replay" not in cassette

@@ -7,62 +7,39 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from bench.server import (
-    CHUNKED_END,
-    JSON_HEADERS,
-    SSE_HEADERS,
-    Connection,
-    Request,
-    ThreadServer,
-    chunk,
-    chunked_head,
-    response_bytes,
-    serve_in_thread,
-    sse_event,
-    stream_chunk,
-)
 from langchain_hfserverless import ChatHFServerless
+from tests.loopback import Answer, LoopbackServer, sse
 
 ENDLESS_EVENTS = 1_500  # at one event per 20 ms: half a minute, far longer than any test waits
 
 
-async def _handler(request: Request, conn: Connection) -> None:
-    """Prompt "finite": a short stream ("hang up after done": the same, then the socket closes mid-body). Any
-    other stream: one event every 20 ms until the client hangs up. Not streamed: no answer until it hangs up."""
-    body = request.json()
-    if not body.get("stream"):
-        await asyncio.wait([conn.closed], timeout=30)
-        conn.close()
-        return
-    prompt = body["messages"][-1]["content"]
-    if prompt in ("finite", "hang up after done"):
-        events = [sse_event(stream_chunk(t, role=i == 0)) for i, t in enumerate(["a ", "b ", "c"])]
-        head = chunked_head(200, SSE_HEADERS) + b"".join(chunk(e) for e in events) + chunk(b"data: [DONE]\n\n")
-        if prompt == "finite":
-            conn.write(head + CHUNKED_END)
-        else:  # the answer is complete, but the body never properly ends
-            conn.write(head)
-            conn.close()
-        return
-    conn.write(chunked_head(200, SSE_HEADERS))
-    for i in range(ENDLESS_EVENTS):
-        if conn.closed.done():
-            return
-        conn.write(chunk(sse_event(stream_chunk(f"t{i} ", role=i == 0))))
-        await asyncio.wait([conn.closed], timeout=0.02)
-    conn.write(response_bytes(500, JSON_HEADERS, b""))  # never reached in a passing test
+def _chunk(content: str, first: bool) -> dict[str, Any]:
+    delta = {"role": "assistant", "content": content} if first else {"content": content}
+    return {
+        "id": "c-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+    }
 
 
-@pytest.fixture
-def stream_server() -> Iterator[ThreadServer]:
-    server = serve_in_thread(_handler)
-    yield server
-    server.stop()
+SSE = {"content-type": "text/event-stream"}
+FINITE = Answer(headers=SSE, body=sse(*(_chunk(t, i == 0) for i, t in enumerate(["a ", "b ", "c"]))))
+"""A short stream: "a b c", then ``[DONE]``."""
+HANG_UP_AFTER_DONE = Answer(headers=SSE, body=FINITE.body, cut=True)
+"""The same complete answer, but the socket closes before the body properly ends."""
+ENDLESS = Answer(
+    headers=SSE, body=sse(*(_chunk(f"t{i} ", i == 0) for i in range(ENDLESS_EVENTS)), done=False), piece_delay=0.02
+)
+"""One event every 20 ms until the client hangs up."""
+NO_ANSWER = Answer(hold=30)
+"""No answer until the client hangs up."""
 
 
 def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -88,29 +65,31 @@ def _busy(pool: Any) -> list[Any]:
     return [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
 
 
-def _model(server: ThreadServer) -> ChatHFServerless:
+def _model(server: LoopbackServer) -> ChatHFServerless:
     return ChatHFServerless(base_url=server.url, model="m", max_retries=0, timeout=10)
 
 
 # ------------------------------------------------------------------------------------------------ async
 
 
-async def test_breaking_out_of_astream_closes_the_connection(stream_server: ThreadServer) -> None:
-    llm = _model(stream_server)
+async def test_breaking_out_of_astream_closes_the_connection(server: LoopbackServer) -> None:
+    server.queue.append(ENDLESS)
+    llm = _model(server)
     received = []
     async for piece in llm.astream("endless"):
         received.append(piece.content)
         if len(received) == 3:
             break
     assert received == ["t0 ", "t1 ", "t2 "]
-    assert await _aeventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
+    assert await _aeventually(lambda: server.connections_open == 0), "the server still holds the connection"
     pool = llm._transport.async_client._transport._pool
     assert _busy(pool) == []
     await llm._transport.aclose()
 
 
-async def test_cancelling_a_streaming_task_closes_the_connection(stream_server: ThreadServer) -> None:
-    llm = _model(stream_server)
+async def test_cancelling_a_streaming_task_closes_the_connection(server: LoopbackServer) -> None:
+    server.queue.append(ENDLESS)
+    llm = _model(server)
     received: list[str] = []
     two_in = asyncio.Event()
 
@@ -125,73 +104,79 @@ async def test_cancelling_a_streaming_task_closes_the_connection(stream_server: 
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert stream_server.stats.accepted == 1
-    assert await _aeventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
+    assert server.connections_accepted == 1
+    assert await _aeventually(lambda: server.connections_open == 0), "the server still holds the connection"
     assert _busy(llm._transport.async_client._transport._pool) == []
     assert len(received) < 100  # it stopped when cancelled, long before the stream's end
     await llm._transport.aclose()
 
 
-async def test_cancelling_ainvoke_closes_the_connection(stream_server: ThreadServer) -> None:
-    llm = _model(stream_server)
+async def test_cancelling_ainvoke_closes_the_connection(server: LoopbackServer) -> None:
+    server.queue.append(NO_ANSWER)
+    llm = _model(server)
     task = asyncio.ensure_future(llm.ainvoke("no answer"))
-    assert await _aeventually(lambda: stream_server.stats.requests == 1)
+    assert await _aeventually(lambda: len(server.requests) == 1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await _aeventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
+    assert await _aeventually(lambda: server.connections_open == 0), "the server still holds the connection"
     assert _busy(llm._transport.async_client._transport._pool) == []
     await llm._transport.aclose()
 
 
-async def test_a_stream_read_to_its_end_keeps_its_connection_for_reuse(stream_server: ThreadServer) -> None:
-    llm = _model(stream_server)
+async def test_a_stream_read_to_its_end_keeps_its_connection_for_reuse(server: LoopbackServer) -> None:
+    server.default = FINITE
+    llm = _model(server)
     for _ in range(3):
         assert "".join([str(c.content) async for c in llm.astream("finite")]) == "a b c"
-    assert stream_server.stats.accepted == 1  # one connection, reused
-    assert stream_server.stats.open == 1
+    assert server.connections_accepted == 1  # one connection, reused
+    assert server.connections_open == 1
     await llm._transport.aclose()
-    assert await _aeventually(lambda: stream_server.stats.open == 0)
+    assert await _aeventually(lambda: server.connections_open == 0)
 
 
 # ------------------------------------------------------------------------------------------------ sync
 
 
-def test_closing_a_sync_stream_early_closes_the_connection(stream_server: ThreadServer) -> None:
-    llm = _model(stream_server)
+def test_closing_a_sync_stream_early_closes_the_connection(server: LoopbackServer) -> None:
+    server.queue.append(ENDLESS)
+    llm = _model(server)
     stream = llm.stream("endless")
     received = [next(stream).content for _ in range(3)]
     assert received == ["t0 ", "t1 ", "t2 "]
-    assert stream_server.stats.open == 1
+    assert server.connections_open == 1
     stream.close()
-    assert _eventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
+    assert _eventually(lambda: server.connections_open == 0), "the server still holds the connection"
     assert _busy(llm._transport.client._transport._pool) == []
     llm._transport.close()
 
 
-def test_breaking_out_of_a_sync_stream_closes_the_connection(stream_server: ThreadServer) -> None:
-    llm = _model(stream_server)
+def test_breaking_out_of_a_sync_stream_closes_the_connection(server: LoopbackServer) -> None:
+    server.queue.extend([ENDLESS, FINITE])
+    llm = _model(server)
     for count, _ in enumerate(llm.stream("endless"), start=1):
         if count == 5:
             break
-    assert _eventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
+    assert _eventually(lambda: server.connections_open == 0), "the server still holds the connection"
     assert _busy(llm._transport.client._transport._pool) == []
     # The model is fine afterwards: the next stream runs on a fresh connection.
     assert "".join(str(c.content) for c in llm.stream("finite")) == "a b c"
     llm._transport.close()
 
 
-def test_a_sync_stream_read_to_its_end_keeps_its_connection_for_reuse(stream_server: ThreadServer) -> None:
-    llm = _model(stream_server)
+def test_a_sync_stream_read_to_its_end_keeps_its_connection_for_reuse(server: LoopbackServer) -> None:
+    server.default = FINITE
+    llm = _model(server)
     for _ in range(3):
         assert "".join(str(c.content) for c in llm.stream("finite")) == "a b c"
-    assert stream_server.stats.accepted == 1
+    assert server.connections_accepted == 1
     llm._transport.close()
-    assert _eventually(lambda: stream_server.stats.open == 0)
+    assert _eventually(lambda: server.connections_open == 0)
 
 
-def test_a_server_hanging_up_right_after_done_still_gives_the_whole_answer(stream_server: ThreadServer) -> None:
-    llm = _model(stream_server)
+def test_a_server_hanging_up_right_after_done_still_gives_the_whole_answer(server: LoopbackServer) -> None:
+    server.queue.append(HANG_UP_AFTER_DONE)
+    llm = _model(server)
     assert "".join(str(c.content) for c in llm.stream("hang up after done")) == "a b c"
     assert _busy(llm._transport.client._transport._pool) == []
     llm._transport.close()
