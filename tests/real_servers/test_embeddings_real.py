@@ -60,7 +60,6 @@ def test_empty_list_sends_nothing(embed_proxy: CountingProxy) -> None:
     assert embed_proxy.count("/v1/embeddings") == 0
 
 
-@pytest.mark.xfail(reason="TODO: base_url as the server root or its /v1 (OpenAI embeddings), being added", strict=False)
 @pytest.mark.parametrize("suffix", ["", "/v1"])
 def test_server_root_and_v1_forms(embed_url: str, suffix: str) -> None:
     embeddings = HFServerlessEmbeddings(base_url=embed_url + suffix, timeout=120, max_retries=0)

@@ -152,10 +152,10 @@ _BAD_TOOL = {
 def test_malformed_ish_requests_are_invalid_requests_and_not_retried(
     chat_proxy: CountingProxy, body: dict[str, Any], says: str
 ) -> None:
-    chat = _chat(chat_proxy.url, max_retries=2, model_kwargs=body)
+    chat = _chat(chat_proxy.url, max_retries=2)
 
     with pytest.raises(HFServerlessInvalidRequestError) as caught:
-        chat.invoke("hi")
+        chat.invoke("hi", **body)  # call-time keys go into the body as given
     assert type(caught.value) is HFServerlessInvalidRequestError
     assert caught.value.status_code == 400
     assert says in (caught.value.server_message or "")
