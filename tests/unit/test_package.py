@@ -37,3 +37,47 @@ def test_version_is_the_projects() -> None:
     pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
     assert f'\nversion = "{__version__}"\n' in pyproject
     assert "__version__" in langchain_hfserverless.__all__
+
+
+def _build(kind: str, out: Path) -> Path:
+    """Build the wheel or sdist offline, with the build backend of the test environment (no isolation)."""
+    pytest.importorskip("build")
+    pytest.importorskip("setuptools")
+    root = Path(__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "build", f"--{kind}", "--no-isolation", "--outdir", str(out), str(root)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (artifact,) = out.glob("*.whl" if kind == "wheel" else "*.tar.gz")
+    return artifact
+
+
+def test_the_wheel_holds_license_typing_marker_and_metadata(tmp_path: Path) -> None:
+    import email
+    import zipfile
+
+    with zipfile.ZipFile(_build("wheel", tmp_path)) as wheel:
+        names = wheel.namelist()
+        meta_name = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        meta = email.message_from_bytes(wheel.read(meta_name))
+    assert "langchain_hfserverless/py.typed" in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
+    assert meta["License-Expression"] == "Apache-2.0"
+    assert "Typing :: Typed" in meta.get_all("Classifier")
+    assert meta.get_all("Project-URL")
+    requires = meta.get_all("Requires-Dist")
+    # Every runtime dependency is bounded above at its next major.
+    runtime = [r for r in requires if "extra ==" not in r]
+    assert runtime and all("<" in r for r in runtime), runtime
+
+
+def test_the_sdist_holds_license_and_tests(tmp_path: Path) -> None:
+    import tarfile
+
+    with tarfile.open(_build("sdist", tmp_path)) as sdist:
+        names = [n.split("/", 1)[1] for n in sdist.getnames() if "/" in n]
+    assert "LICENSE" in names
+    assert "langchain_hfserverless/py.typed" in names
+    assert "pyproject.toml" in names
