@@ -31,6 +31,7 @@ from tenacity import (
     wait_random,
 )
 
+from langchain_hfserverless._events import EventReader, adrain, decode_line, drain, scrubbed
 from langchain_hfserverless._plan import (
     ASYNC_RUNNABLE_HANDLERS,
     SYNC_RUNNABLE_HANDLERS,
@@ -47,8 +48,7 @@ from langchain_hfserverless._plan import (
     run,
 )
 from langchain_hfserverless._version import __version__
-from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_event, error_from_response
-from langchain_hfserverless._wire.headers import header
+from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_response
 from langchain_hfserverless._wire.routing import (
     ROUTER_CHAT_URL,
     ROUTER_URL,
@@ -57,7 +57,7 @@ from langchain_hfserverless._wire.routing import (
     is_hf_url,
     split_model,
 )
-from langchain_hfserverless._wire.sse import DONE, SSEDecodeError, SSEDecoder, is_error_event
+from langchain_hfserverless._wire.sse import DONE, SSEDecoder
 from langchain_hfserverless.errors import (
     HFServerlessAPIError,
     HFServerlessAuthenticationError,
@@ -160,34 +160,6 @@ def _wait(backoff: Callable[[RetryCallState], float]) -> Callable[[RetryCallStat
         return backoff(retry_state)
 
     return wait
-
-
-def _drain(lines: Iterator[str]) -> None:
-    """Read what follows ``[DONE]`` (the end of the body): a response read to its end keeps its connection in the
-    pool, where one closed early costs the next call a new TCP (and TLS) handshake."""
-    try:
-        for _ in lines:
-            pass
-    except httpx2.RequestError:
-        pass  # the answer is complete; a server that hangs up right after [DONE] just loses the connection
-
-
-async def _adrain(lines: AsyncIterator[str]) -> None:
-    try:
-        async for _ in lines:
-            pass
-    except httpx2.RequestError:
-        pass
-
-
-def _scrubbed(exc: HFServerlessError, route: Route) -> HFServerlessError:
-    """A server may echo the Authorization header back; the error we raise never carries the token on."""
-    auth = header(route.headers, "authorization") or ""
-    token = auth.partition(" ")[2].strip()
-    if len(token) >= 8 and (token in str(exc) or token in (exc.server_message or "")):
-        exc.args = tuple(a.replace(token, "***") if isinstance(a, str) else a for a in exc.args)
-        exc.server_message = (exc.server_message or "").replace(token, "***")
-    return exc
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -568,7 +540,7 @@ class RouterTransport:
     def _checked(self, response: httpx2.Response, route: Route) -> httpx2.Response:
         logger.debug("POST %s -> %s", route.url, response.status_code)
         if response.status_code >= 400:
-            raise _scrubbed(
+            raise scrubbed(
                 error_from_response(
                     response.status_code, response.headers, response.content, model=route.model, provider=route.provider
                 ),
@@ -638,22 +610,12 @@ class RouterTransport:
 
     def _decode(self, decoder: SSEDecoder, line: str | None, route: Route) -> Any:
         """One line in, a payload (or None / DONE) out; an error event becomes the typed error."""
-        try:
-            payload = decoder.feed(line) if line is not None else decoder.close()
-        except SSEDecodeError as exc:
-            raise HFServerlessAPIError(
-                f"The stream from model {route.model!r} via {route.provider!r} broke off: {exc}",
-                model=route.model,
-                provider=route.provider,
-            ) from None
-        if payload is not None and payload is not DONE and is_error_event(payload):
-            raise _scrubbed(error_from_event(payload, model=route.model, provider=route.provider), route)
-        return payload
+        return decode_line(decoder, line, route)
 
-    def _opened(self, response: httpx2.Response, route: Route, meta: StreamMeta | None) -> _EventReader:
+    def _opened(self, response: httpx2.Response, route: Route, meta: StreamMeta | None) -> EventReader:
         if meta is not None:
             meta.headers.update(response.headers)
-        return _EventReader(self, route, response.headers.get("content-type", "").startswith("application/json"))
+        return EventReader(route, response.headers.get("content-type", "").startswith("application/json"))
 
     # The two stream readers: what each line means is _EventReader's, here only the reading and the closing.
 
@@ -667,7 +629,7 @@ class RouterTransport:
                 for line in lines:
                     payload = reader.feed(line)
                     if payload is DONE:
-                        _drain(lines)
+                        drain(lines)
                         return
                     if payload is not None:
                         yield payload
@@ -684,7 +646,7 @@ class RouterTransport:
                 async for line in lines:
                     payload = reader.feed(line)
                     if payload is DONE:
-                        await _adrain(lines)
+                        await adrain(lines)
                         return
                     if payload is not None:
                         yield payload
@@ -733,33 +695,3 @@ class _Mapped:
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, httpx2.RequestError):
             raise self._transport._transport_error(exc, self._route, streaming=self._streaming) from exc
-
-
-class _EventReader:
-    """What the lines of one streamed answer mean: SSE events, ``[DONE]``, error events, or (a server that
-    ignored ``stream: true``) one JSON body."""
-
-    __slots__ = ("_body", "_decoder", "_route", "_transport", "single")
-
-    def __init__(self, transport: RouterTransport, route: Route, single: bool) -> None:
-        self._transport, self._route, self.single = transport, route, single
-        self._decoder = SSEDecoder()
-        self._body: list[str] = []
-
-    def feed(self, line: str) -> Any:
-        """A payload, ``None`` (nothing yet) or ``DONE``."""
-        if self.single:
-            self._body.append(line)
-            return None
-        return self._transport._decode(self._decoder, line, self._route)
-
-    def rest(self) -> list[Any]:
-        """What the end of the answer still holds: an event without its blank line, or the one JSON body."""
-        route = self._route
-        if self.single:
-            payload = Reply(200, {"content-type": "application/json"}, "\n".join(self._body).encode()).json()
-            if is_error_event(payload):
-                raise _scrubbed(error_from_event(payload, model=route.model, provider=route.provider), route)
-            return [payload]
-        payload = self._transport._decode(self._decoder, None, route)
-        return [] if payload is None or payload is DONE else [payload]
