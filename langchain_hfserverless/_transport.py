@@ -12,16 +12,17 @@ import base64
 import functools
 import logging
 import threading
+import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx2
 import orjson
+from langchain_core.runnables.config import run_in_executor
 from tenacity import (
-    AsyncRetrying,
     RetryCallState,
     Retrying,
     retry_if_exception,
@@ -30,9 +31,24 @@ from tenacity import (
     wait_random,
 )
 
+from langchain_hfserverless._events import EventReader, adrain, decode_line, drain, scrubbed
+from langchain_hfserverless._plan import (
+    ASYNC_RUNNABLE_HANDLERS,
+    SYNC_RUNNABLE_HANDLERS,
+    AsyncHandlers,
+    Events,
+    Get,
+    Handlers,
+    Open,
+    Pause,
+    Plan,
+    Post,
+    arun,
+    retried,
+    run,
+)
 from langchain_hfserverless._version import __version__
-from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_event, error_from_response
-from langchain_hfserverless._wire.headers import header
+from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_response
 from langchain_hfserverless._wire.routing import (
     ROUTER_CHAT_URL,
     ROUTER_URL,
@@ -41,7 +57,7 @@ from langchain_hfserverless._wire.routing import (
     is_hf_url,
     split_model,
 )
-from langchain_hfserverless._wire.sse import DONE, SSEDecodeError, SSEDecoder, is_error_event
+from langchain_hfserverless._wire.sse import DONE, SSEDecoder
 from langchain_hfserverless.errors import (
     HFServerlessAPIError,
     HFServerlessAuthenticationError,
@@ -90,6 +106,10 @@ class Reply:
     headers: Mapping[str, str]
     content: bytes
 
+    @classmethod
+    def of(cls, response: httpx2.Response) -> Reply:
+        return cls(response.status_code, response.headers, response.content)
+
     def json(self) -> Any:
         try:
             return orjson.loads(self.content)
@@ -97,6 +117,26 @@ class Reply:
             raise HFServerlessAPIError(
                 f"Expected JSON, got {self.headers.get('content-type', 'no content-type')}: {self.content[:200]!r}"
             ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """What a chat completion needs routed: the model (``model:provider`` suffixes allowed) and a provider that
+    overrides the configured one."""
+
+    model: str | None
+    provider: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequest:
+    """What a task call needs routed and prepared (see :meth:`RouterTransport.task_route`)."""
+
+    task: str
+    model: str | None
+    inputs: Any
+    parameters: Mapping[str, Any] | None = None
+    extra_payload: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -123,34 +163,6 @@ def _wait(backoff: Callable[[RetryCallState], float]) -> Callable[[RetryCallStat
         return backoff(retry_state)
 
     return wait
-
-
-def _drain(lines: Iterator[str]) -> None:
-    """Read what follows ``[DONE]`` (the end of the body): a response read to its end keeps its connection in the
-    pool, where one closed early costs the next call a new TCP (and TLS) handshake."""
-    try:
-        for _ in lines:
-            pass
-    except httpx2.RequestError:
-        pass  # the answer is complete; a server that hangs up right after [DONE] just loses the connection
-
-
-async def _adrain(lines: AsyncIterator[str]) -> None:
-    try:
-        async for _ in lines:
-            pass
-    except httpx2.RequestError:
-        pass
-
-
-def _scrubbed(exc: HFServerlessError, route: Route) -> HFServerlessError:
-    """A server may echo the Authorization header back; the error we raise never carries the token on."""
-    auth = header(route.headers, "authorization") or ""
-    token = auth.partition(" ")[2].strip()
-    if len(token) >= 8 and (token in str(exc) or token in (exc.server_message or "")):
-        exc.args = tuple(a.replace(token, "***") if isinstance(a, str) else a for a in exc.args)
-        exc.server_message = (exc.server_message or "").replace(token, "***")
-    return exc
 
 
 def _log_retry(state: RetryCallState) -> None:
@@ -207,6 +219,7 @@ class RouterTransport:
             0, retry_initial_wait
         )
         self._routes: dict[tuple[str, str | None], Route] = {}
+        self._mapped: set[tuple[str, str, str]] = set()  # (task, model, provider) whose Hub look-ups are done
         self._client: httpx2.Client | None = None
         self._client_lock = threading.Lock()
         self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
@@ -237,6 +250,39 @@ class RouterTransport:
 
     def _custom_label(self) -> str:
         return urlsplit(self.base_url or "").netloc or "custom"
+
+    def route(self, request: ChatRequest | TaskRequest) -> Route:
+        """The route of a request; may block on a Hub look-up the first time a model is routed."""
+        if isinstance(request, ChatRequest):
+            return self.chat_route(request.model, request.provider)
+        return self.task_route(
+            request.task,
+            request.model,
+            inputs=request.inputs,
+            parameters=request.parameters,
+            extra_payload=request.extra_payload,
+        )
+
+    async def aroute(self, request: ChatRequest | TaskRequest) -> Route:
+        """:meth:`route` for the event loop: answered in place when nothing needs asking, else from a worker
+        thread while huggingface_hub asks the Hub which provider serves the model (it caches the answer)."""
+        if self._may_block(request):
+            return await run_in_executor(None, self.route, request)
+        return self.route(request)
+
+    def _may_block(self, request: ChatRequest | TaskRequest) -> bool:
+        if self.base_url:
+            return False
+        if isinstance(request, ChatRequest):
+            provider = request.provider or self.provider
+            if (f"conversational:{provider}", request.model) in self._routes:
+                return False
+            return provider != "auto" and not split_model(request.model or "")[1]
+        return self._task_key(request.task, request.model or "") not in self._mapped
+
+    def _task_key(self, task: str, model: str) -> tuple[str, str, str]:
+        bare, suffix = split_model(model)
+        return (task, bare, suffix if suffix and suffix not in ROUTING_SUFFIXES else self.provider)
 
     def chat_route(self, model: str | None, provider: str | None = None) -> Route:
         """Route of a chat completion for ``model`` (cached); ``provider`` overrides the configured one."""
@@ -313,6 +359,7 @@ class RouterTransport:
             extra_payload=extra_payload,
             provider=provider,
         )
+        self._mapped.add(self._task_key(task, model))
         headers = {**params.headers, **self._extra_headers}
         data = bytes(params.data) if params.data is not None else None
         return Route(params.url, params.model, helper.provider, headers, helper=helper, payload=params.json, data=data)
@@ -445,6 +492,17 @@ class RouterTransport:
             "before_sleep": _log_retry,
         }
 
+    def _retrying(self) -> Retrying:
+        """Tenacity's decisions (stop, waits, logs) for one request; the plan driver does the waiting."""
+        return Retrying(**self._retry_kwargs())
+
+    def _may_retry(self, exc: BaseException) -> bool:
+        return bool(self.max_retries) and _retryable(exc)
+
+    def _sending(self, route: Route, json: Any, stream: bool = False) -> Plan[httpx2.Response]:
+        """One request as a plan: sent, and re-sent as ``max_retries`` says."""
+        return retried(lambda: _resent_if_stale(_Send(route, json, stream)), self._retrying, self._may_retry)
+
     def _request(self, client: httpx2.Client | httpx2.AsyncClient, route: Route, json: Any) -> httpx2.Request:
         if route.method != "POST":
             return client.build_request(route.method, route.url, headers=dict(route.headers))
@@ -482,15 +540,66 @@ class RouterTransport:
             provider=route.provider,
         )
 
-    def _check(self, response: httpx2.Response, route: Route) -> None:
+    def _checked(self, response: httpx2.Response, route: Route) -> httpx2.Response:
         logger.debug("POST %s -> %s", route.url, response.status_code)
         if response.status_code >= 400:
-            raise _scrubbed(
+            raise scrubbed(
                 error_from_response(
                     response.status_code, response.headers, response.content, model=route.model, provider=route.provider
                 ),
                 route,
             )
+        return response
+
+    # One attempt each: send, read an error answer whole, and turn any failure into the typed error.
+
+    def _send(self, step: _Send) -> httpx2.Response:
+        client, connects = self.client, _Connects()
+        request = self._request(client, step.route, step.json)
+        request.extensions["trace"] = connects.trace
+        with _Mapped(self, step.route, connects=connects):
+            response = client.send(request, stream=step.stream)
+            if step.stream and response.status_code >= 400:
+                response.read()
+                response.close()
+        return self._checked(response, step.route)
+
+    async def _asend(self, step: _Send) -> httpx2.Response:
+        client, connects = self.async_client, _Connects()
+        request = self._request(client, step.route, step.json)
+        request.extensions["trace"] = connects.atrace
+        with _Mapped(self, step.route, connects=connects):
+            response = await client.send(request, stream=step.stream)
+            if step.stream and response.status_code >= 400:
+                await response.aread()
+                await response.aclose()
+        return self._checked(response, step.route)
+
+    @functools.cached_property
+    def handlers(self) -> Handlers:
+        """How the sync driver executes each step of a plan (see ``_plan``)."""
+        return {
+            **SYNC_RUNNABLE_HANDLERS,
+            Open: lambda step: self.route(step.request),
+            Post: lambda step: self.post(step.route, step.body),
+            Get: lambda step: self.get(step.url, model=step.model, provider=step.provider),
+            Events: lambda step: self.stream(step.route, step.body, step.meta),
+            Pause: lambda step: _pause(step.seconds),
+            _Send: self._send,
+        }
+
+    @functools.cached_property
+    def async_handlers(self) -> AsyncHandlers:
+        """How the async driver executes each step of a plan."""
+        return {
+            **ASYNC_RUNNABLE_HANDLERS,
+            Open: lambda step: self.aroute(step.request),
+            Post: lambda step: self.apost(step.route, step.body),
+            Get: lambda step: self.aget(step.url, model=step.model, provider=step.provider),
+            Events: lambda step: _ready(self.astream(step.route, step.body, step.meta)),
+            Pause: lambda step: _apause(step.seconds),
+            _Send: self._asend,
+        }
 
     def get(self, url: str, *, model: str | None = None, provider: str | None = None) -> Reply:
         """GET ``url`` (a generated file, a job's status) with the same retries and typed errors as a POST."""
@@ -499,180 +608,136 @@ class RouterTransport:
     async def aget(self, url: str, *, model: str | None = None, provider: str | None = None) -> Reply:
         return await self.apost(self.fetch_route(url, model=model, provider=provider))
 
-    def _with_retries(self, once: Callable[[], _T]) -> _T:
-        """``once()``, retried as ``max_retries`` says.
-
-        The first attempt runs outside tenacity (whose bookkeeping costs 15-70 us a call); a failure worth
-        retrying is replayed into tenacity as attempt 1's outcome, so waits, logs and the stop are tenacity's.
-        """
-        try:
-            return once()
-        except HFServerlessError as exc:
-            if not (self.max_retries and _retryable(exc)):
-                raise
-            replay: HFServerlessError | None = exc
-        for attempt in Retrying(**self._retry_kwargs()):
-            with attempt:
-                if replay is not None:
-                    failed, replay = replay, None
-                    raise failed
-                return once()
-        raise AssertionError("unreachable: tenacity re-raises the last error")
-
-    async def _awith_retries(self, once: Callable[[], Awaitable[_T]]) -> _T:
-        try:
-            return await once()
-        except HFServerlessError as exc:
-            if not (self.max_retries and _retryable(exc)):
-                raise
-            replay: HFServerlessError | None = exc
-        async for attempt in AsyncRetrying(**self._retry_kwargs()):
-            with attempt:
-                if replay is not None:
-                    failed, replay = replay, None
-                    raise failed
-                return await once()
-        raise AssertionError("unreachable: tenacity re-raises the last error")
-
-    def _send(self, route: Route, json: Any, *, stream: bool = False) -> httpx2.Response:
-        """One attempt: send, and turn a transport failure or an error status into the typed error.
-
-        A pooled keep-alive connection the server closed while idle fails with "Server disconnected without sending
-        a response" before any byte of an answer: nothing was served, so the request goes once more on a fresh
-        connection, whatever ``max_retries`` says. A fresh connection that fails so is a server fault: not resent.
-        """
-        client = self.client
-        for resent in (False, True):
-            connects: list[str] = []  # httpcore traces a connect_tcp only when this request opened the connection
-
-            def trace(name: str, _: Any, connects: list[str] = connects) -> None:
-                if "connect_tcp" in name:
-                    connects.append(name)
-
-            request = self._request(client, route, json)
-            request.extensions["trace"] = trace
-            try:
-                response = client.send(request, stream=stream)
-                if stream and response.status_code >= 400:
-                    response.read()
-                    response.close()
-            except httpx2.RemoteProtocolError as exc:
-                if resent or connects or "without sending a response" not in str(exc):
-                    raise self._transport_error(exc, route) from exc
-                logger.debug("%s %s: the server had closed the pooled connection; resending", route.method, route.url)
-                continue
-            except httpx2.RequestError as exc:
-                raise self._transport_error(exc, route) from exc
-            self._check(response, route)
-            return response
-        raise AssertionError("unreachable: the resent request returns or raises")
-
-    async def _asend(self, route: Route, json: Any, *, stream: bool = False) -> httpx2.Response:
-        client = self.async_client
-        for resent in (False, True):
-            connects: list[str] = []
-
-            async def trace(name: str, _: Any, connects: list[str] = connects) -> None:
-                if "connect_tcp" in name:
-                    connects.append(name)
-
-            request = self._request(client, route, json)
-            request.extensions["trace"] = trace
-            try:
-                response = await client.send(request, stream=stream)
-                if stream and response.status_code >= 400:
-                    await response.aread()
-                    await response.aclose()
-            except httpx2.RemoteProtocolError as exc:
-                if resent or connects or "without sending a response" not in str(exc):
-                    raise self._transport_error(exc, route) from exc
-                logger.debug("%s %s: the server had closed the pooled connection; resending", route.method, route.url)
-                continue
-            except httpx2.RequestError as exc:
-                raise self._transport_error(exc, route) from exc
-            self._check(response, route)
-            return response
-        raise AssertionError("unreachable: the resent request returns or raises")
-
     def post(self, route: Route, json: Any = None) -> Reply:
         """Send ``route`` (a POST, or a GET route) and read the whole answer, retrying what may succeed on retry."""
-        response = self._with_retries(lambda: self._send(route, json))
-        return Reply(response.status_code, response.headers, response.content)
+        return Reply.of(run(self._sending(route, json), self.handlers))
 
     async def apost(self, route: Route, json: Any = None) -> Reply:
-        response = await self._awith_retries(lambda: self._asend(route, json))
-        return Reply(response.status_code, response.headers, response.content)
+        return Reply.of(await arun(self._sending(route, json), self.async_handlers))
 
     def _decode(self, decoder: SSEDecoder, line: str | None, route: Route) -> Any:
         """One line in, a payload (or None / DONE) out; an error event becomes the typed error."""
-        try:
-            payload = decoder.feed(line) if line is not None else decoder.close()
-        except SSEDecodeError as exc:
-            raise HFServerlessAPIError(
-                f"The stream from model {route.model!r} via {route.provider!r} broke off: {exc}",
-                model=route.model,
-                provider=route.provider,
-            ) from None
-        if payload is not None and payload is not DONE and is_error_event(payload):
-            raise _scrubbed(error_from_event(payload, model=route.model, provider=route.provider), route)
-        return payload
+        return decode_line(decoder, line, route)
 
-    def _single_json(self, response: httpx2.Response, route: Route) -> Any:
-        """A server that ignored ``stream: true`` answered with one JSON body."""
-        payload = Reply(response.status_code, response.headers, response.content).json()
-        if is_error_event(payload):
-            raise _scrubbed(error_from_event(payload, model=route.model, provider=route.provider), route)
-        return payload
+    def _opened(self, response: httpx2.Response, route: Route, meta: StreamMeta | None) -> EventReader:
+        if meta is not None:
+            meta.headers.update(response.headers)
+        return EventReader(route, response.headers.get("content-type", "").startswith("application/json"))
+
+    # The two stream readers: what each line means is _EventReader's, here only the reading and the closing.
 
     def stream(self, route: Route, json: Any, meta: StreamMeta | None = None) -> Iterator[Any]:
         """POST with ``stream: true`` and yield each JSON event; the connection closes when the caller stops."""
-        response = self._with_retries(lambda: self._send(route, json, stream=True))
+        response = run(self._sending(route, json, stream=True), self.handlers)
+        reader = self._opened(response, route, meta)
         try:
-            if meta is not None:
-                meta.headers.update(response.headers)
-            if response.headers.get("content-type", "").startswith("application/json"):
-                response.read()
-                yield self._single_json(response, route)
-                return
-            decoder = SSEDecoder()
-            lines = response.iter_lines()
-            for line in lines:
-                payload = self._decode(decoder, line, route)
-                if payload is DONE:
-                    _drain(lines)
-                    return
-                if payload is not None:
-                    yield payload
-            payload = self._decode(decoder, None, route)
-            if payload is not None and payload is not DONE:
-                yield payload
-        except httpx2.RequestError as exc:
-            raise self._transport_error(exc, route, streaming=True) from exc
+            with _Mapped(self, route, streaming=True):
+                lines = response.iter_lines()
+                for line in lines:
+                    payload = reader.feed(line)
+                    if payload is DONE:
+                        drain(lines)
+                        return
+                    if payload is not None:
+                        yield payload
+                yield from reader.rest()
         finally:
             response.close()
 
     async def astream(self, route: Route, json: Any, meta: StreamMeta | None = None) -> AsyncIterator[Any]:
-        response = await self._awith_retries(lambda: self._asend(route, json, stream=True))
+        response = await arun(self._sending(route, json, stream=True), self.async_handlers)
+        reader = self._opened(response, route, meta)
         try:
-            if meta is not None:
-                meta.headers.update(response.headers)
-            if response.headers.get("content-type", "").startswith("application/json"):
-                await response.aread()
-                yield self._single_json(response, route)
-                return
-            decoder = SSEDecoder()
-            alines = response.aiter_lines()
-            async for line in alines:
-                payload = self._decode(decoder, line, route)
-                if payload is DONE:
-                    await _adrain(alines)
-                    return
-                if payload is not None:
+            with _Mapped(self, route, streaming=True):
+                lines = response.aiter_lines()
+                async for line in lines:
+                    payload = reader.feed(line)
+                    if payload is DONE:
+                        await adrain(lines)
+                        return
+                    if payload is not None:
+                        yield payload
+                for payload in reader.rest():
                     yield payload
-            payload = self._decode(decoder, None, route)
-            if payload is not None and payload is not DONE:
-                yield payload
-        except httpx2.RequestError as exc:
-            raise self._transport_error(exc, route, streaming=True) from exc
         finally:
             await response.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class _Send:
+    """One attempt at sending a route (the step :func:`retried` repeats)."""
+
+    route: Route
+    json: Any
+    stream: bool = False
+
+
+async def _ready(value: _T) -> _T:
+    return value
+
+
+def _pause(seconds: float) -> None:
+    """Every wait of a plan: between retries, between polls of a job."""
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+async def _apause(seconds: float) -> None:
+    if seconds > 0:
+        await asyncio.sleep(seconds)
+
+
+class _Connects(list[str]):
+    """The connections one request opened, from httpcore's trace: none means it went out on a pooled one."""
+
+    def trace(self, name: str, info: Any) -> None:
+        if "connect_tcp" in name:
+            self.append(name)
+
+    async def atrace(self, name: str, info: Any) -> None:
+        self.trace(name, info)
+
+
+class _StaleConnectionError(HFServerlessConnectionError):
+    """The pooled keep-alive connection a request went out on had been closed by the server while idle."""
+
+
+def _resent_if_stale(step: _Send) -> Plan[httpx2.Response]:
+    """One attempt. A request sent on a pooled keep-alive connection the server had already closed ("Server
+    disconnected without sending a response", before any byte of an answer) reached no server: it goes once more, on
+    a fresh connection, whatever ``max_retries`` says. A fresh connection that fails so is a server fault: not resent.
+    """
+    try:
+        return (yield step)
+    except _StaleConnectionError:
+        logger.debug("%s %s: the server had closed the pooled connection; resending", step.route.method, step.route.url)
+        return (yield step)
+
+
+class _Mapped:
+    """Turns httpx2's failures inside the block into the typed error (a context manager costs less than a
+    try/except written at every send)."""
+
+    __slots__ = ("_connects", "_route", "_streaming", "_transport")
+
+    def __init__(
+        self, transport: RouterTransport, route: Route, *, streaming: bool = False, connects: _Connects | None = None
+    ) -> None:
+        self._transport, self._route, self._streaming, self._connects = transport, route, streaming, connects
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        if not isinstance(exc, httpx2.RequestError):
+            return
+        error = self._transport._transport_error(exc, self._route, streaming=self._streaming)
+        stale = (
+            self._connects is not None
+            and not self._connects
+            and isinstance(exc, httpx2.RemoteProtocolError)
+            and "without sending a response" in str(exc)
+        )
+        if stale:
+            error = _StaleConnectionError(*error.args, model=error.model, provider=error.provider)
+        raise error from exc

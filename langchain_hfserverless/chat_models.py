@@ -17,13 +17,13 @@ from langchain_core.language_models.chat_models import (
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
-from langchain_core.runnables.config import run_in_executor
 from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, model_validator
 
 from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._plan import END, Events, Next, Open, Plan, Post, arun, astream, run, stream
 from langchain_hfserverless._tokens import TokenCounting
-from langchain_hfserverless._transport import Reply, Route, StreamMeta
+from langchain_hfserverless._transport import ChatRequest, Reply, Route, StreamMeta
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan
 from langchain_hfserverless._wire.headers import header
@@ -192,15 +192,16 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         self,
         messages: list[BaseMessage],
         stop: list[str] | None,
+        kwargs: dict[str, Any],
         *,
         stream: bool,
-        attempt: Attempt | None = None,
-        **kwargs: Any,
-    ) -> tuple[Route, dict[str, Any]]:
+        attempt: Attempt,
+    ) -> Plan[tuple[Route, dict[str, Any]]]:
         """Route and body: model and messages first, then only what the user set, call-time keys last."""
+        kwargs = dict(kwargs)
         model = kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model
         stream_usage = kwargs.pop("stream_usage", None)
-        route = self._route(model, attempt)
+        route: Route = yield Open(self._route_request(model, attempt))
         body: dict[str, Any] = {}
         if route.model:
             body["model"] = route.model
@@ -221,21 +222,6 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
             body["stream_options"] = {"include_usage": True}
         return route, body
 
-    async def _arequest(
-        self, messages: list[BaseMessage], stop: list[str] | None, *, stream: bool, attempt: Attempt, **kwargs: Any
-    ) -> tuple[Route, dict[str, Any]]:
-        """``_request`` for the async shells: off the event loop when routing may ask the Hub for the provider's
-        model id (an explicit ``provider``, no ``:suffix``, no ``base_url``)."""
-        model = kwargs.get("model") or kwargs.get("model_name") or self.model
-        if (
-            attempt.provider is None
-            and not self.base_url
-            and self.provider != "auto"
-            and not split_model(model or "")[1]
-        ):
-            return await run_in_executor(None, self._request, messages, stop, stream=stream, attempt=attempt, **kwargs)
-        return self._request(messages, stop, stream=stream, attempt=attempt, **kwargs)
-
     def _result(self, reply: Reply, route: Route) -> ChatResult:
         data = reply.json()
         if is_error_event(data):
@@ -251,13 +237,13 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
 
     # ------------------------------------------------------------------ provider fallback and dialects
 
-    def _route(self, model: str | None, attempt: Attempt | None) -> Route:
+    @staticmethod
+    def _route_request(model: str | None, attempt: Attempt) -> ChatRequest:
         """The configured route, or the router's ``model:provider`` route of a fallback attempt."""
-        if attempt is None or attempt.provider is None:
-            return self._transport.chat_route(model)
+        if attempt.provider is None:
+            return ChatRequest(model)
         bare, _ = split_model(model or "")
-        target = bare if attempt.provider == "auto" else f"{bare}:{attempt.provider}"
-        return self._transport.chat_route(target, provider="auto")
+        return ChatRequest(bare if attempt.provider == "auto" else f"{bare}:{attempt.provider}", provider="auto")
 
     def _dialect(self, attempt: Attempt | None = None) -> Dialect:
         if self.response_format_dialect != "auto":
@@ -265,7 +251,7 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         grammar = self._tgi_grammar_seen or (attempt is not None and attempt.grammar)
         return "tgi" if grammar else "openai"
 
-    def _plan(self) -> FallbackPlan:
+    def _fallback(self) -> FallbackPlan:
         """The attempts of one call; the shared policy in ``_wire.fallback`` decides when to go on."""
         learn = self.base_url is not None and self.response_format_dialect == "auto" and not self._tgi_grammar_seen
         return FallbackPlan(self._fallbacks(), learn_grammar=learn)
@@ -288,7 +274,49 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
             return headers
         return {**headers, "x-inference-provider": route.provider}
 
-    # ------------------------------------------------------------------ calls
+    # ------------------------------------------------------------------ the two plans
+
+    def _invoke_plan(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> Plan[Any]:
+        """One answer: each attempt routed and posted, the next provider asked when the policy says so."""
+        fallback = self._fallback()
+        attempt = fallback.first
+        while True:
+            try:
+                route, body = yield from self._request(messages, stop, kwargs, stream=False, attempt=attempt)
+                result = self._result((yield Post(route, body)), route)
+            except HFServerlessError as exc:
+                attempt = fallback.after(attempt, exc)  # raises unless another attempt is worth making
+                continue
+            self._succeeded(attempt)
+            return result
+
+    def _stream_plan(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> Plan[None]:
+        """Chunks as they come, then the one final chunk; falls back only before the first chunk."""
+        fallback = self._fallback()
+        attempt = fallback.first
+        while True:
+            state, meta, started = ChatStreamState(), StreamMeta(), False
+            try:
+                route, body = yield from self._request(messages, stop, kwargs, stream=True, attempt=attempt)
+                pull = Next((yield Events(route, body, meta)))
+                read = state.chunk_from_event
+                event = yield pull
+                while event is not END:
+                    chunk = read(event)
+                    if chunk is not None:
+                        started = True
+                        yield chunk
+                    event = yield pull
+            except HFServerlessError as exc:
+                if started:  # the caller already has part of this answer: never splice in another
+                    raise
+                attempt = fallback.after(attempt, exc)
+                continue
+            self._succeeded(attempt)
+            yield state.final_chunk(self._served_headers(meta.headers, route))
+            return
+
+    # ------------------------------------------------------------------ the shells
 
     def _generate(
         self,
@@ -297,20 +325,9 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        stream = kwargs.pop("stream", None)  # langchain-core's per-call switch, never a body key
-        if self.streaming if stream is None else stream:
+        if self._streams(kwargs):
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        plan = self._plan()
-        for attempt in plan:
-            try:
-                route, body = self._request(messages, stop, stream=False, attempt=attempt, **kwargs)
-                result = self._result(self._transport.post(route, body), route)
-            except HFServerlessError as exc:
-                plan.record(attempt, exc)  # raises unless another attempt is worth making
-                continue
-            self._succeeded(attempt)
-            return result
-        raise plan.summary()
+        return run(self._invoke_plan(messages, stop, kwargs), self._transport.handlers)  # type: ignore[no-any-return]
 
     async def _agenerate(
         self,
@@ -319,20 +336,9 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        stream = kwargs.pop("stream", None)
-        if self.streaming if stream is None else stream:
+        if self._streams(kwargs):
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        plan = self._plan()
-        for attempt in plan:
-            try:
-                route, body = await self._arequest(messages, stop, stream=False, attempt=attempt, **kwargs)
-                result = self._result(await self._transport.apost(route, body), route)
-            except HFServerlessError as exc:
-                plan.record(attempt, exc)
-                continue
-            self._succeeded(attempt)
-            return result
-        raise plan.summary()
+        return await arun(self._invoke_plan(messages, stop, kwargs), self._transport.async_handlers)  # type: ignore[no-any-return]
 
     def _stream(
         self,
@@ -342,27 +348,10 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         kwargs.pop("stream", None)
-        plan = self._plan()
-        for attempt in plan:
-            state, meta, started = ChatStreamState(), StreamMeta(), False
-            try:
-                route, body = self._request(messages, stop, stream=True, attempt=attempt, **kwargs)
-                for event in self._transport.stream(route, body, meta):
-                    chunk = state.chunk_from_event(event)
-                    if chunk is not None:
-                        started = True
-                        if run_manager:
-                            run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                        yield chunk
-            except HFServerlessError as exc:
-                if started:  # the caller already has part of this answer: never splice in another
-                    raise
-                plan.record(attempt, exc)
-                continue
-            self._succeeded(attempt)
-            yield state.final_chunk(self._served_headers(meta.headers, route))
-            return
-        raise plan.summary()
+        for chunk in stream(self._stream_plan(messages, stop, kwargs), self._transport.handlers):
+            if run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     async def _astream(
         self,
@@ -372,27 +361,14 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         kwargs.pop("stream", None)
-        plan = self._plan()
-        for attempt in plan:
-            state, meta, started = ChatStreamState(), StreamMeta(), False
-            try:
-                route, body = await self._arequest(messages, stop, stream=True, attempt=attempt, **kwargs)
-                async for event in self._transport.astream(route, body, meta):
-                    chunk = state.chunk_from_event(event)
-                    if chunk is not None:
-                        started = True
-                        if run_manager:
-                            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                        yield chunk
-            except HFServerlessError as exc:
-                if started:
-                    raise
-                plan.record(attempt, exc)
-                continue
-            self._succeeded(attempt)
-            yield state.final_chunk(self._served_headers(meta.headers, route))
-            return
-        raise plan.summary()
+        async for chunk in astream(self._stream_plan(messages, stop, kwargs), self._transport.async_handlers):
+            if run_manager:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    def _streams(self, kwargs: dict[str, Any]) -> bool:
+        stream = kwargs.pop("stream", None)  # langchain-core's per-call switch, never a body key
+        return self.streaming if stream is None else bool(stream)
 
     # ------------------------------------------------------------------ tools
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.embeddings import Embeddings
-from langchain_core.runnables.config import ContextThreadPoolExecutor, run_in_executor
+from langchain_core.runnables.config import ContextThreadPoolExecutor
 from pydantic import (
     ConfigDict,
     Field,
@@ -20,7 +20,8 @@ from pydantic import (
 )
 
 from langchain_hfserverless._connection import HFConnection
-from langchain_hfserverless._transport import Reply, Route
+from langchain_hfserverless._plan import Open, Plan, Post, arun, run
+from langchain_hfserverless._transport import Reply, Route, TaskRequest
 from langchain_hfserverless._wire.embeddings import (
     HF,
     Dialect,
@@ -101,19 +102,18 @@ class _Discovery:
         self._plans = plans
         self._base_url = base_url
         self._tried: list[str] = []
-        self._error: HFServerlessError | None = None
+        self.first = plans[0]
 
-    def __iter__(self) -> Any:
-        return iter(self._plans)
-
-    def record(self, plan: _Plan, exc: HFServerlessError) -> None:
-        """Note a failure; raises unless another route is worth trying."""
+    def after(self, plan: _Plan, exc: HFServerlessError) -> _Plan:
+        """The route to try after ``plan`` failed with ``exc``; raises unless another route is worth trying."""
         self._tried.append(plan.route.url)
         if self._base_url is None or exc.status_code not in _NO_ROUTE:
             raise exc
+        if len(self._tried) < len(self._plans):
+            return self._plans[len(self._tried)]
         route = plan.route
         message = exc.server_message or "Not Found"
-        self._error = type(exc)(
+        raise type(exc)(
             f"HTTP {exc.status_code} from {route.url} (base_url {self._base_url!r}, model {route.model!r}): "
             f"{message}. {no_route_hint(self._base_url, self._tried)}",
             status_code=exc.status_code,
@@ -121,13 +121,7 @@ class _Discovery:
             model=route.model,
             provider=route.provider,
             request_id=exc.request_id,
-        )
-        if len(self._tried) == len(self._plans):
-            raise self._error from None
-
-    def failure(self) -> HFServerlessError:
-        assert self._error is not None  # record raised unless a route was left to try
-        return self._error
+        ) from None
 
 
 class _NoProgress:
@@ -206,11 +200,11 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
 
     # ------------------------------------------------------------------ request building
 
-    def _plans(self, sample: str | list[str]) -> list[_Plan]:
+    def _candidates(self, sample: str | list[str]) -> Plan[list[_Plan]]:
         """The plan that worked before, or the candidates to try (one on the router, two for a root or ``/v1``)."""
         if self._plan_instance is not None:
             return [self._plan_instance]
-        route = self._transport.task_route(_TASK, self.model, inputs=sample)
+        route: Route = yield Open(TaskRequest(_TASK, self.model, sample))
         plans = []
         for url in candidate_urls(self.base_url) if self.base_url else [route.url]:
             candidate = replace(route, url=url)
@@ -223,11 +217,9 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
             self._plan_instance = plans[0]
         return plans
 
-    async def _aplans(self, sample: str | list[str]) -> list[_Plan]:
-        if self._plan_instance is not None or self.base_url:
-            return self._plans(sample)
-        # The first plan may look the provider mapping up on the Hub: keep the loop free.
-        return await run_in_executor(None, self._plans, sample)
+    def _guessing(self) -> bool:
+        """True while the route of a ``base_url`` is still one of several candidates."""
+        return self._plan_instance is None and bool(self.base_url) and len(candidate_urls(self.base_url or "")) > 1
 
     def _hf_only_options(self) -> bool:
         names = (self.truncate, self.truncation_direction, self.prompt_name)
@@ -236,31 +228,25 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
     def _body(self, plan: _Plan, inputs: str | list[str], prompt_name: str | None) -> dict[str, Any]:
         return batch_body(plan.template, plan.key, inputs, self._options(plan, prompt_name))
 
-    def _post(self, inputs: str | list[str], prompt_name: str | None) -> tuple[_Plan, Reply]:
-        """One request, on the known route or trying the candidates in turn; the route that answered is kept."""
-        discovery = _Discovery(self._plans(inputs), self.base_url)
-        for plan in discovery:
+    def _embed_plan(self, inputs: str | list[str], prompt_name: str | None) -> Plan[list[list[float]]]:
+        """One request and its vectors, on the known route or trying the candidates in turn (the one that
+        answered is kept)."""
+        discovery = _Discovery((yield from self._candidates(inputs)), self.base_url)
+        plan = discovery.first
+        while True:
             try:
-                reply = self._transport.post(plan.route, self._body(plan, inputs, prompt_name))
+                reply = yield Post(plan.route, self._body(plan, inputs, prompt_name))
             except HFServerlessError as exc:
-                discovery.record(plan, exc)
+                plan = discovery.after(plan, exc)
                 continue
             self._plan_instance = plan
-            return plan, reply
-        raise discovery.failure()
+            return self._read(reply, plan.route, len(inputs) if isinstance(inputs, list) else None)
 
-    async def _apost(self, inputs: str | list[str], prompt_name: str | None) -> tuple[_Plan, Reply]:
-        """Async :meth:`_post`."""
-        discovery = _Discovery(await self._aplans(inputs), self.base_url)
-        for plan in discovery:
-            try:
-                reply = await self._transport.apost(plan.route, self._body(plan, inputs, prompt_name))
-            except HFServerlessError as exc:
-                discovery.record(plan, exc)
-                continue
-            self._plan_instance = plan
-            return plan, reply
-        raise discovery.failure()
+    def _embed(self, inputs: str | list[str], prompt_name: str | None) -> list[list[float]]:
+        return run(self._embed_plan(inputs, prompt_name), self._transport.handlers)
+
+    async def _aembed(self, inputs: str | list[str], prompt_name: str | None) -> list[list[float]]:
+        return await arun(self._embed_plan(inputs, prompt_name), self._transport.async_handlers)
 
     def _options(self, plan: _Plan, prompt_name: str | None) -> dict[str, Any]:
         try:
@@ -343,16 +329,15 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
         batches = self._batches(texts)
         progress = self._progress(len(texts))
 
-        def run(batch: list[str]) -> list[list[float]]:
-            plan, reply = self._post(batch, self.document_prompt_name)
-            vectors = self._read(reply, plan.route, len(batch))
+        def one(batch: list[str]) -> list[list[float]]:
+            vectors = self._embed(batch, self.document_prompt_name)
             progress.update(len(batch))
             return vectors
 
         try:
             # While the route is still a guess, the first batch finds it alone; the others then follow it.
-            first = [run(batches.pop(0))] if len(self._plans(batches[0])) > 1 else []
-            return self._assemble(first + _run_in_threads(run, batches, self.max_concurrency))
+            first = [one(batches.pop(0))] if self._guessing() else []
+            return self._assemble(first + _run_in_threads(one, batches, self.max_concurrency))
         finally:
             progress.close()
 
@@ -365,17 +350,16 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
         progress = self._progress(len(texts))
         limit = asyncio.Semaphore(self.max_concurrency)
 
-        async def run(batch: list[str]) -> list[list[float]]:
+        async def one(batch: list[str]) -> list[list[float]]:
             async with limit:
-                plan, reply = await self._apost(batch, self.document_prompt_name)
-            vectors = self._read(reply, plan.route, len(batch))
+                vectors = await self._aembed(batch, self.document_prompt_name)
             progress.update(len(batch))
             return vectors
 
         tasks: list[asyncio.Future[list[list[float]]]] = []
         try:
-            first = [await run(batches.pop(0))] if len(await self._aplans(batches[0])) > 1 else []
-            tasks = [asyncio.ensure_future(run(batch)) for batch in batches]
+            first = [await one(batches.pop(0))] if self._guessing() else []
+            tasks = [asyncio.ensure_future(one(batch)) for batch in batches]
             return self._assemble(first + list(await asyncio.gather(*tasks)))
         finally:
             for task in tasks:
@@ -385,14 +369,12 @@ class HFServerlessEmbeddings(HFConnection, Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """Embed one text (sent as a bare string, with ``query_prompt_name`` when set)."""
         _check_text(text)
-        plan, reply = self._post(text, self.query_prompt_name)
-        return self._read(reply, plan.route, None)[0]
+        return self._embed(text, self.query_prompt_name)[0]
 
     async def aembed_query(self, text: str) -> list[float]:
         """Async :meth:`embed_query` on the async client."""
         _check_text(text)
-        plan, reply = await self._apost(text, self.query_prompt_name)
-        return self._read(reply, plan.route, None)[0]
+        return (await self._aembed(text, self.query_prompt_name))[0]
 
 
 def _check_text(text: Any) -> None:

@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManager, CallbackManagerForLLMRun
 from langchain_core.language_models.llms import BaseLLM, LangSmithParams
 from langchain_core.messages import BaseMessage, HumanMessage, get_buffer_string
-from langchain_core.outputs import ChatGenerationChunk, ChatResult, Generation, GenerationChunk, LLMResult
-from langchain_core.runnables.config import ContextThreadPoolExecutor, run_in_executor
+from langchain_core.outputs import Generation, GenerationChunk, LLMResult
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import ContextThreadPoolExecutor
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless._plan import (
+    END,
+    Close,
+    Events,
+    Invoke,
+    Next,
+    Open,
+    Plan,
+    Post,
+    Relay,
+    arun,
+    astream,
+    run,
+    stream,
+)
 from langchain_hfserverless._tokens import TokenCounting
-from langchain_hfserverless._transport import Reply, Route, StreamMeta
+from langchain_hfserverless._transport import Reply, Route, StreamMeta, TaskRequest
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless._wire.sse import is_error_event
@@ -34,7 +50,6 @@ from langchain_hfserverless.chat_models import ChatHFServerless
 from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessError, HFServerlessInvalidRequestError
 
 _TASK = "text-generation"
-_END = object()
 
 
 class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
@@ -165,16 +180,8 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         params.update({k: v for k, v in kwargs.items() if v is not None})
         return params
 
-    def _route(self, prompt: str, params: dict[str, Any], stream: bool) -> Route:
-        return self._transport.task_route(
-            _TASK, self.model, inputs=prompt, parameters=params, extra_payload={"stream": stream}
-        )
-
-    async def _aroute(self, prompt: str, params: dict[str, Any], stream: bool) -> Route:
-        if self.base_url:
-            return self._route(prompt, params, stream)
-        # The first route of a model may look its provider mapping up on the Hub: keep the loop free.
-        return await run_in_executor(None, self._route, prompt, params, stream)
+    def _open(self, prompt: str, params: dict[str, Any], stream: bool) -> Open:
+        return Open(TaskRequest(_TASK, self.model, prompt, params, {"stream": stream}))
 
     @staticmethod
     def _served_by(headers: Mapping[str, str], route: Route) -> dict[str, Any]:
@@ -239,12 +246,10 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
             )
         return body
 
-    def _chat_info(self, result: ChatResult) -> dict[str, Any]:
-        generation = result.generations[0]
-        message = generation.message
+    def _chat_info(self, message: BaseMessage) -> dict[str, Any]:
         meta = message.response_metadata
         info: dict[str, Any] = {
-            "finish_reason": (generation.generation_info or {}).get("finish_reason") or meta.get("finish_reason"),
+            "finish_reason": meta.get("finish_reason"),
             "fallback": "chat",
             "fallback_reason": self._fallback_reason,
         }
@@ -256,46 +261,77 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
             info["usage"] = dict(usage)
         return info
 
-    def _chat_generation(self, prompt: str, params: Mapping[str, Any], result: ChatResult) -> Generation:
-        text, hit = trim_at_stop(result.generations[0].message.text, params.get("stop"))
+    def _chat_generation(self, prompt: str, params: Mapping[str, Any], message: BaseMessage) -> Generation:
+        text, hit = trim_at_stop(message.text, params.get("stop"))
         if params.get("return_full_text"):
             text = prompt + text
-        info = self._chat_info(result)
+        info = self._chat_info(message)
         if hit:
             info["finish_reason"] = "stop_sequence"
         return Generation(text=text, generation_info=info)
 
-    # ------------------------------------------------------------------ calls
+    # ------------------------------------------------------------------ the two plans
+
+    def _generate_plan(self, prompt: str, stop: list[str] | None, kwargs: dict, config: RunnableConfig) -> Plan[Any]:
+        params = self._parameters(stop, kwargs)
+        if self._fallback_reason is None:
+            try:
+                route = yield self._open(prompt, params, stream=False)
+                return self._generation((yield Post(route)), route, prompt, params)
+            except HFServerlessError as exc:
+                if not self._switch_to_chat(exc):
+                    raise
+        relay = _ChatRelay(self, prompt, params)
+        message = yield Invoke(self._chat, relay.messages, config, relay.kwargs)
+        return self._chat_generation(prompt, params, message)
+
+    def _stream_plan(self, prompt: str, stop: list[str] | None, kwargs: dict, config: RunnableConfig) -> Plan[None]:
+        params = self._parameters(stop, kwargs)
+        if self._fallback_reason is None:
+            meta = StreamMeta()
+            try:
+                route = yield self._open(prompt, params, stream=True)
+                events = yield Events(route, None, meta)
+                event = yield Next(events)  # HTTP errors surface here, before anything was yielded
+            except HFServerlessError as exc:
+                if not self._switch_to_chat(exc):
+                    raise
+            else:
+                state, pull = TextStreamState(params.get("stop")), Next(events)
+                while event is not END and not state.stopped:
+                    chunk = _chunk(state.text_from_event(event))
+                    if chunk is not None:
+                        yield chunk
+                    event = yield pull
+                yield Close(events)
+                yield self._final_chunk(state, meta, route)
+                return
+        # The chat fallback runs through the chat model's public stream: its callbacks, cache and rate limiter apply.
+        relay = _ChatRelay(self, prompt, params)
+        chunks = yield Relay(self._chat, relay.messages, config, relay.kwargs)
+        pull = Next(chunks)
+        while (message := (yield pull)) is not END:
+            chunk = relay.chunk(message)
+            if chunk is not None:
+                yield chunk
+            if relay.stopped:
+                break
+        yield Close(chunks)
+        yield relay.final()
+
+    # ------------------------------------------------------------------ the shells
 
     def _generate_one(
         self, prompt: str, stop: list[str] | None, run_manager: CallbackManagerForLLMRun | None, kwargs: dict
     ) -> Generation:
-        params = self._parameters(stop, kwargs)
-        if self._fallback_reason is None:
-            try:
-                route = self._route(prompt, params, stream=False)
-                return self._generation(self._transport.post(route), route, prompt, params)
-            except HFServerlessError as exc:
-                if not self._switch_to_chat(exc):
-                    raise
-        body = self._chat_body(params)
-        result = self._chat._generate([HumanMessage(prompt)], params.get("stop") or None, None, **body)
-        return self._chat_generation(prompt, params, result)
+        plan = self._generate_plan(prompt, stop, kwargs, _child_config(run_manager))
+        return run(plan, self._transport.handlers)  # type: ignore[no-any-return]
 
     async def _agenerate_one(
         self, prompt: str, stop: list[str] | None, run_manager: AsyncCallbackManagerForLLMRun | None, kwargs: dict
     ) -> Generation:
-        params = self._parameters(stop, kwargs)
-        if self._fallback_reason is None:
-            try:
-                route = await self._aroute(prompt, params, stream=False)
-                return self._generation(await self._transport.apost(route), route, prompt, params)
-            except HFServerlessError as exc:
-                if not self._switch_to_chat(exc):
-                    raise
-        body = self._chat_body(params)
-        result = await self._chat._agenerate([HumanMessage(prompt)], params.get("stop") or None, None, **body)
-        return self._chat_generation(prompt, params, result)
+        plan = self._generate_plan(prompt, stop, kwargs, _child_config(run_manager))
+        return await arun(plan, self._transport.async_handlers)  # type: ignore[no-any-return]
 
     def _result(self, generations: list[Generation]) -> LLMResult:
         return LLMResult(generations=[[g] for g in generations], llm_output={"model_name": self.model})
@@ -340,32 +376,11 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
-        params = self._parameters(stop, kwargs)
-        if self._fallback_reason is None:
-            meta = StreamMeta()
-            try:
-                route = self._route(prompt, params, stream=True)
-                events = cast(Generator[Any, None, None], self._transport.stream(route, None, meta))
-                first: Any = next(events, _END)  # HTTP errors surface here, before anything was yielded
-            except HFServerlessError as exc:
-                if not self._switch_to_chat(exc):
-                    raise
-            else:
-                state = TextStreamState(params.get("stop"))
-                try:
-                    event = first
-                    while event is not _END and not state.stopped:
-                        chunk = _chunk(state.text_from_event(event))
-                        if chunk is not None:
-                            if run_manager:
-                                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                            yield chunk
-                        event = next(events, _END)
-                finally:
-                    events.close()
-                yield self._final_chunk(state, meta, route, run_manager)
-                return
-        yield from self._stream_via_chat(prompt, params, run_manager)
+        plan = self._stream_plan(prompt, stop, kwargs, _child_config(run_manager))
+        for chunk in stream(plan, self._transport.handlers):
+            if run_manager and chunk.text:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
     async def _astream(
         self,
@@ -374,74 +389,27 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
-        params = self._parameters(stop, kwargs)
-        if self._fallback_reason is None:
-            meta = StreamMeta()
-            try:
-                route = await self._aroute(prompt, params, stream=True)
-                events = cast(AsyncGenerator[Any, None], self._transport.astream(route, None, meta))
-                first: Any = await anext(events, _END)
-            except HFServerlessError as exc:
-                if not self._switch_to_chat(exc):
-                    raise
-            else:
-                state = TextStreamState(params.get("stop"))
-                try:
-                    event = first
-                    while event is not _END and not state.stopped:
-                        chunk = _chunk(state.text_from_event(event))
-                        if chunk is not None:
-                            if run_manager:
-                                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                            yield chunk
-                        event = await anext(events, _END)
-                finally:
-                    await events.aclose()
-                final = self._final_chunk(state, meta, route, None)
-                if run_manager and final.text:
-                    await run_manager.on_llm_new_token(final.text, chunk=final)
-                yield final
-                return
-        relay = _ChatRelay(self, prompt, params)
-        async for chat_chunk in self._chat._astream(relay.messages, relay.stop, None, **relay.body):
-            chunk = relay.chunk(chat_chunk)
-            if chunk is not None:
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-            if relay.stopped:
-                break
-        final = relay.final()
-        if run_manager and final.text:
-            await run_manager.on_llm_new_token(final.text, chunk=final)
-        yield final
+        plan = self._stream_plan(prompt, stop, kwargs, _child_config(run_manager))
+        async for chunk in astream(plan, self._transport.async_handlers):
+            if run_manager and chunk.text:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
 
-    def _final_chunk(
-        self, state: TextStreamState, meta: StreamMeta, route: Route, run_manager: CallbackManagerForLLMRun | None
-    ) -> GenerationChunk:
+    def _final_chunk(self, state: TextStreamState, meta: StreamMeta, route: Route) -> GenerationChunk:
         info = state.final_info()
         info.update(self._served_by(meta.headers, route))
-        final = GenerationChunk(text=state.flush(), generation_info=info)
-        if run_manager and final.text:
-            run_manager.on_llm_new_token(final.text, chunk=final)
-        return final
+        return GenerationChunk(text=state.flush(), generation_info=info)
 
-    def _stream_via_chat(
-        self, prompt: str, params: Mapping[str, Any], run_manager: CallbackManagerForLLMRun | None
-    ) -> Iterator[GenerationChunk]:
-        relay = _ChatRelay(self, prompt, params)
-        for chat_chunk in self._chat._stream(relay.messages, relay.stop, None, **relay.body):
-            chunk = relay.chunk(chat_chunk)
-            if chunk is not None:
-                if run_manager:
-                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-                yield chunk
-            if relay.stopped:
-                break
-        final = relay.final()
-        if run_manager and final.text:
-            run_manager.on_llm_new_token(final.text, chunk=final)
-        yield final
+
+def _child_config(run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None) -> RunnableConfig:
+    """The config of the chat fallback's run: a child of this run, so tracing nests it and callbacks see it."""
+    if run_manager is None:
+        return RunnableConfig()
+    child = CallbackManager(handlers=[], parent_run_id=run_manager.run_id)
+    child.set_handlers(run_manager.inheritable_handlers)
+    child.add_tags(run_manager.inheritable_tags)
+    child.add_metadata(run_manager.inheritable_metadata)
+    return RunnableConfig(callbacks=child)
 
 
 class _ChatRelay:
@@ -450,25 +418,25 @@ class _ChatRelay:
 
     def __init__(self, llm: HFServerlessLLM, prompt: str, params: Mapping[str, Any]) -> None:
         self._llm = llm
-        self.body = llm._chat_body(params)
         self.messages: list[BaseMessage] = [HumanMessage(prompt)]
-        self.stop: list[str] | None = params.get("stop") or None
-        self._trimmer = StopTrimmer(self.stop)
+        stop: list[str] | None = params.get("stop") or None
+        self.kwargs = {"stop": stop, **llm._chat_body(params)}
+        self._trimmer = StopTrimmer(stop)
         self._prefix = prompt if params.get("return_full_text") else ""
-        self._last: ChatGenerationChunk | None = None
+        self._last: BaseMessage | None = None
 
     @property
     def stopped(self) -> bool:
         return self._trimmer.stopped
 
-    def chunk(self, chat_chunk: ChatGenerationChunk) -> GenerationChunk | None:
-        self._last = chat_chunk
-        text, self._prefix = self._prefix + self._trimmer.feed(chat_chunk.text), ""
+    def chunk(self, message: BaseMessage) -> GenerationChunk | None:
+        self._last = message
+        text, self._prefix = self._prefix + self._trimmer.feed(message.text), ""
         return _chunk(text)
 
     def final(self) -> GenerationChunk:
         last = self._last
-        info = self._llm._chat_info(ChatResult(generations=[last])) if last else {"fallback": "chat"}
+        info = self._llm._chat_info(last) if last else {"fallback": "chat"}
         if self.stopped:
             info["finish_reason"] = "stop_sequence"
         return GenerationChunk(text=self._prefix + self._trimmer.flush(), generation_info=info)

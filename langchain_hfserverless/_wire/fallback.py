@@ -3,14 +3,14 @@
 A provider that rejects what the request asks for (tools, ``tool_choice``, ``response_format``), has no credit
 left, does not serve the model, or still fails after the transport's retries is a reason to ask the next one.
 A bad token, a forbidden model, an oversized prompt or a request no provider could accept is not: those errors
-come back unchanged. :class:`FallbackPlan` walks the attempts of one call and, when every provider failed,
+come back unchanged. :class:`FallbackPlan` names the attempts of one call and, when every provider failed,
 builds the error that says who was tried and why.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from langchain_hfserverless.errors import (
@@ -99,43 +99,39 @@ class Failure:
 
 
 class FallbackPlan:
-    """The attempts of one call, in order; :meth:`record` decides after each failure whether to go on.
+    """The attempts of one call, in order: start with :attr:`first`; after each failure :meth:`after` names the
+    next attempt, or raises when it is time to stop.
 
     Args:
         providers: the fallback providers, tried in order after the configured route.
         learn_grammar: re-send once in TGI grammar form when the server rejects the OpenAI form.
     """
 
+    first = Attempt(None)
+
     def __init__(self, providers: Sequence[str] = (), *, learn_grammar: bool = False) -> None:
-        self._queue = deque([Attempt(None), *(Attempt(p) for p in providers)])
+        self._queue = deque(Attempt(p) for p in providers)
         self._learn_grammar = learn_grammar
         self.failures: list[Failure] = []
 
-    def __iter__(self) -> Iterator[Attempt]:
-        while self._queue:
-            yield self._queue.popleft()
-
-    def record(self, attempt: Attempt, exc: HFServerlessError) -> None:
-        """Note the failure of ``attempt``; raise ``exc`` (or the summary of all failures) when it is time to stop."""
+    def after(self, attempt: Attempt, exc: HFServerlessError) -> Attempt:
+        """The attempt that follows the failure of ``attempt``; raises ``exc`` (or, when several providers failed,
+        the summary of all failures) when no other attempt is worth making."""
         if self._learn_grammar and not attempt.grammar and rejects_openai_response_format(exc):
-            self._queue.appendleft(replace(attempt, grammar=True))
-            return
+            return replace(attempt, grammar=True)
         reason = fallback_reason(exc)
         if reason is None:
             raise exc
         self.failures.append(Failure(attempt.provider or exc.provider or "auto", reason, exc))
-        if not self._queue:
-            if len(self.failures) == 1:
-                raise exc
-            raise self.summary() from exc
-
-    def summary(self) -> HFServerlessError:
-        """The last error, retold with every provider tried and why it failed (unchanged if only one was tried)."""
-        if not self.failures:
-            return HFServerlessError("No provider was tried.")
-        last = self.failures[-1].error
+        if self._queue:
+            return self._queue.popleft()
         if len(self.failures) == 1:
-            return last
+            raise exc
+        raise self._summary() from exc
+
+    def _summary(self) -> HFServerlessError:
+        """The last error, retold with every provider tried and why it failed."""
+        last = self.failures[-1].error
         tried = "; ".join(
             f"{f.provider}: {f.reason} ({f.error.status_code or 'no status'}: "
             f"{(f.error.server_message or str(f.error))[:_QUOTED]})"

@@ -2,14 +2,13 @@
 
 A tool describes its call as a *plan*: a generator that yields I/O steps (:class:`Open` a route, :class:`Post`,
 :class:`Get` a URL the provider answered with, :class:`FetchUntrusted` a URL given as a tool argument, :class:`Pause`
-between polls) and receives their results. The sync shell runs the steps with
-the transport's blocking calls, the async shell with its awaitable ones; the logic exists once.
+between polls) and receives their results. The shared drivers of
+``langchain_hfserverless._plan`` run the steps, with the transport's blocking calls or its awaitable ones; the logic
+exists once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,8 @@ from langchain_core.tools import BaseTool
 from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
 from langchain_hfserverless._connection import HFConnection
-from langchain_hfserverless._transport import Reply, Route
+from langchain_hfserverless._plan import Get, Pause, Post, arun, run
+from langchain_hfserverless._transport import Reply, Route, TaskRequest
 from langchain_hfserverless._untrusted_fetch import Fetched, UntrustedFetchError, afetch_untrusted, fetch_untrusted
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.sse import is_error_event
@@ -62,28 +62,10 @@ class Open:
 
 
 @dataclass(frozen=True)
-class Post:
-    route: Route
-
-
-@dataclass(frozen=True)
-class Get:
-    url: str
-    model: str | None = None
-    """The model and provider of the task, to name them in errors."""
-    provider: str | None = None
-
-
-@dataclass(frozen=True)
 class FetchUntrusted:
     """GET a URL that came from the tool's arguments: no credential, public addresses only (see _untrusted_fetch)."""
 
     url: str
-
-
-@dataclass(frozen=True)
-class Pause:
-    seconds: float
 
 
 Step = Open | Post | Get | FetchUntrusted | Pause
@@ -158,66 +140,25 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
 
     # ------------------------------------------------------------------ the two shells
 
-    # A step's result is sent back into the plan; a step's error is thrown into it, at its ``yield``.
+    # The shared drivers run the plan (see langchain_hfserverless._plan); a tool adds the steps only tools take.
 
     def _run(self, run_manager: CallbackManagerForToolRun | None = None, **kwargs: Any) -> tuple[Any, Any]:
-        plan = self._plan(**kwargs)
-        result: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                step = plan.throw(error) if error is not None else plan.send(result)
-                try:
-                    result, error = self._do(step), None
-                except Exception as exc:
-                    result, error = None, exc
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        finally:
-            plan.close()
+        transport, limits = self._transport, self._fetch_limits()
+        handlers = {
+            **transport.handlers,
+            Open: lambda step: transport.route(self._request(step)),
+            FetchUntrusted: lambda step: fetch_untrusted(step.url, **limits),
+        }
+        return run(self._plan(**kwargs), handlers)
 
     async def _arun(self, run_manager: AsyncCallbackManagerForToolRun | None = None, **kwargs: Any) -> tuple[Any, Any]:
-        plan = self._plan(**kwargs)
-        result: Any = None
-        error: Exception | None = None
-        try:
-            while True:
-                step = plan.throw(error) if error is not None else plan.send(result)
-                try:
-                    result, error = await self._ado(step), None
-                except Exception as exc:
-                    result, error = None, exc
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        finally:
-            plan.close()
-
-    def _do(self, step: Step) -> Any:
-        if isinstance(step, Open):
-            return self._open(step)
-        if isinstance(step, Post):
-            return self._transport.post(step.route)
-        if isinstance(step, Get):
-            return self._transport.get(step.url, model=step.model, provider=step.provider)
-        if isinstance(step, FetchUntrusted):
-            return fetch_untrusted(step.url, **self._fetch_limits())
-        if step.seconds > 0:
-            time.sleep(step.seconds)
-        return None
-
-    async def _ado(self, step: Step) -> Any:
-        if isinstance(step, Open):
-            # Routing may ask the Hub which provider serves the model: keep that off the event loop.
-            return self._open(step) if self.base_url else await asyncio.to_thread(self._open, step)
-        if isinstance(step, Post):
-            return await self._transport.apost(step.route)
-        if isinstance(step, Get):
-            return await self._transport.aget(step.url, model=step.model, provider=step.provider)
-        if isinstance(step, FetchUntrusted):
-            return await afetch_untrusted(step.url, **self._fetch_limits())
-        if step.seconds > 0:
-            await asyncio.sleep(step.seconds)
-        return None
+        transport, limits = self._transport, self._fetch_limits()
+        handlers = {
+            **transport.async_handlers,
+            Open: lambda step: transport.aroute(self._request(step)),
+            FetchUntrusted: lambda step: afetch_untrusted(step.url, **limits),
+        }
+        return await arun(self._plan(**kwargs), handlers)
 
     def _fetch_limits(self) -> dict[str, Any]:
         return {
@@ -226,10 +167,8 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
             "allow_private": self.allow_private_urls,
         }
 
-    def _open(self, step: Open) -> Route:
-        return self._transport.task_route(
-            self.task, self.model, inputs=step.inputs, parameters=step.parameters, extra_payload=step.extra_payload
-        )
+    def _request(self, step: Open) -> TaskRequest:
+        return TaskRequest(self.task, self.model, step.inputs, step.parameters, step.extra_payload)
 
     # ------------------------------------------------------------------ plan building blocks
 

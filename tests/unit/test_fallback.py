@@ -75,19 +75,19 @@ def test_context_overflow_is_never_a_reason() -> None:
 
 def test_plan_raises_the_unchanged_error_without_fallbacks() -> None:
     plan = FallbackPlan([])
-    attempt = next(iter(plan))
     exc = err(503, {"error": "overloaded"})
     with pytest.raises(HFServerlessAPIError) as info:
-        plan.record(attempt, exc)
+        plan.after(plan.first, exc)
     assert info.value is exc
 
 
 def test_plan_summary_lists_every_provider() -> None:
     plan = FallbackPlan(["together", "nebius"])
     errors = [err(400, UNSUPPORTED), err(402, {"error": "no credits"}), err(503, {"error": "overloaded"})]
+    attempt = plan.first
     with pytest.raises(HFServerlessAPIError) as info:
-        for attempt, exc in zip(plan, errors, strict=True):
-            plan.record(attempt, exc)
+        for exc in errors:
+            attempt = plan.after(attempt, exc)
     text = str(info.value)
     assert "auto: does not support the request" in text
     assert "together: out of credits (402: no credits)" in text
@@ -98,12 +98,9 @@ def test_plan_summary_lists_every_provider() -> None:
 def test_plan_retries_once_in_grammar_form_when_learning() -> None:
     plan = FallbackPlan([], learn_grammar=True)
     rejection = err(422, b"Failed to deserialize the JSON body: response_format: unknown variant `json_schema`")
-    attempts = []
-    for attempt in plan:
-        attempts.append(attempt)
-        if not attempt.grammar:
-            plan.record(attempt, rejection)
-    assert attempts == [Attempt(None), Attempt(None, grammar=True)]
+    assert plan.after(plan.first, rejection) == Attempt(None, grammar=True)
+    with pytest.raises(HFServerlessInvalidRequestError):
+        plan.after(Attempt(None, grammar=True), rejection)  # learnt once; the same rejection again is final
 
 
 # ---------------------------------------------------------------------------- through the router

@@ -6,6 +6,7 @@ HTTP runs against the loopback server; TGI answers are shaped like the recording
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -294,11 +295,14 @@ class _Responder:
 
 
 class Tokens(BaseCallbackHandler):
+    """The tokens of the LLM's own run, and those of any run nested in it (the chat fallback's)."""
+
     def __init__(self) -> None:
         self.tokens: list[str] = []
+        self.nested: list[str] = []
 
     def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
-        self.tokens.append(token)
+        (self.tokens if kwargs.get("parent_run_id") is None else self.nested).append(token)
 
 
 @pytest.mark.parametrize(("done", "space"), [(True, True), (False, True), (False, False)])
@@ -478,6 +482,7 @@ async def test_fallback_astream_echoes_the_prompt_and_cuts_at_stop(server: Loopb
     text = "".join([c async for c in llm.astream("Capital of Italy? ", stop=["."], config={"callbacks": [callback]})])
     assert text == "Capital of Italy? Rome"
     assert callback.tokens == ["Capital of Italy? Rome"]
+    assert callback.nested == ["Rome", ". And"]  # the chat model's own run, nested: its callbacks apply
     assert server.requests[1].json()["stop"] == ["."]
 
 
@@ -583,3 +588,27 @@ def test_ls_params_and_identity() -> None:
     assert params["ls_model_name"] == "m" and params["ls_model_type"] == "llm"
     assert params["ls_temperature"] == 0.3 and params["ls_max_tokens"] == 9 and params["ls_stop"] == ["."]
     assert llm._identifying_params["temperature"] == 0.3
+
+
+class Runs(BaseCallbackHandler):
+    def __init__(self) -> None:
+        self.llm_runs: list[Any] = []
+        self.chat_parents: list[Any] = []
+
+    def on_llm_start(self, serialized: Any, prompts: Any, *, run_id: Any, **kwargs: Any) -> None:
+        self.llm_runs.append(run_id)
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, *, run_id: Any, **kwargs: Any) -> None:
+        self.chat_parents.append(kwargs.get("parent_run_id"))
+
+
+@pytest.mark.parametrize("use_async", [False, True])
+def test_fallback_runs_the_chat_model_as_a_nested_run(server: LoopbackServer, use_async: bool) -> None:
+    server.reply(400, {"error": CHAT_ONLY})
+    server.reply(body=chat_answer("yes"))
+    runs = Runs()
+    llm = HFServerlessLLM(base_url=server.url, model="m", fallback_to_chat=True)
+    config: Any = {"callbacks": [runs]}
+    answer = asyncio.run(llm.ainvoke("Q: ", config=config)) if use_async else llm.invoke("Q: ", config=config)
+    assert answer == "yes"
+    assert runs.chat_parents == runs.llm_runs  # the chat model's own run, inside the LLM's

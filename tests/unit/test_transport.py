@@ -1,12 +1,11 @@
 """RouterTransport against the loopback server: retries, headers, auth hygiene, routing, streams and timeouts.
 
-No test sleeps for a retry: tenacity's sleep is replaced by a recorder, and the tests assert the waits it was
+No test sleeps for a retry: the transport's pause is replaced by a recorder, and the tests assert the waits it was
 asked for instead of timing anything.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import socket
 import threading
@@ -15,7 +14,6 @@ from typing import Any
 
 import httpx2
 import pytest
-import tenacity
 
 from langchain_hfserverless import _transport
 from langchain_hfserverless._transport import Route, RouterTransport, StreamMeta
@@ -57,8 +55,8 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def asleep(seconds: float) -> None:
         asked.append(seconds)
 
-    monkeypatch.setattr(_transport, "Retrying", functools.partial(tenacity.Retrying, sleep=sleep))
-    monkeypatch.setattr(_transport, "AsyncRetrying", functools.partial(tenacity.AsyncRetrying, sleep=asleep))
+    monkeypatch.setattr(_transport, "_pause", sleep)
+    monkeypatch.setattr(_transport, "_apause", asleep)
     return asked
 
 
