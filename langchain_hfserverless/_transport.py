@@ -7,12 +7,9 @@ retries from tenacity. What goes over the wire, and what comes back, is mapped b
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import logging
-import threading
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -30,6 +27,7 @@ from tenacity import (
     wait_random,
 )
 
+from langchain_hfserverless._pools import pool_for
 from langchain_hfserverless._version import __version__
 from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_event, error_from_response
 from langchain_hfserverless._wire.headers import header
@@ -204,11 +202,8 @@ class RouterTransport:
             0, retry_initial_wait
         )
         self._routes: dict[tuple[str, str | None], Route] = {}
-        self._client: httpx2.Client | None = None
-        self._client_lock = threading.Lock()
-        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        # Shared with every transport of the process that has the same settings (see _pools); never the token.
+        self._pool = pool_for(timeout)
 
     def __repr__(self) -> str:  # never show the token
         return f"RouterTransport(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -389,47 +384,23 @@ class RouterTransport:
 
     # ------------------------------------------------------------------ clients
 
-    def _timeout(self) -> httpx2.Timeout:
-        return httpx2.Timeout(self.timeout)
-
     @property
     def client(self) -> httpx2.Client:
-        if self._client is None:
-            with self._client_lock:  # the threads of a first batch() must share one pool
-                if self._client is None:
-                    self._client = httpx2.Client(
-                        timeout=self._timeout(),
-                        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64),
-                        follow_redirects=True,
-                    )
-        return self._client
+        """The process's pooled sync client for these settings; this transport holds it until :meth:`close`."""
+        return self._pool.client(self)
 
     @property
     def async_client(self) -> httpx2.AsyncClient:
-        loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
-            # A client holds its loop, so the weak key never dies by itself: drop those of closed loops.
-            for stale in [old for old in self._async_clients if old.is_closed()]:
-                del self._async_clients[stale]
-            client = httpx2.AsyncClient(
-                timeout=self._timeout(),
-                limits=httpx2.Limits(max_connections=None, max_keepalive_connections=256),
-                follow_redirects=True,
-            )
-            self._async_clients[loop] = client
-        return client
+        """The running event loop's pooled async client for these settings, held until :meth:`aclose`."""
+        return self._pool.async_client(self)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Let go of the shared sync client: it closes when no other transport of the process holds it."""
+        self._pool.release(self)
 
     async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        client = self._async_clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        """Let go of the running loop's shared async client: it closes when no other transport holds it."""
+        await self._pool.arelease(self)
 
     # ------------------------------------------------------------------ sending
 

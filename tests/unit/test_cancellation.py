@@ -1,6 +1,6 @@
 """Cancellation frees the connection: a stream abandoned midway (``break``, ``task.cancel()``, ``.close()`` on a
 sync generator) and a cancelled ``ainvoke`` close their HTTP connection at once — the server sees it go, and the
-client's pool holds no busy connection — while a stream read to its end keeps its connection for the next call.
+next call runs on a fresh connection — while a stream read to its end keeps its connection for the next call.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
@@ -83,9 +82,17 @@ async def _aeventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
     return True
 
 
-def _busy(pool: Any) -> list[Any]:
-    """Pooled connections still in the middle of a request."""
-    return [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
+async def _anext_call_works(llm: ChatHFServerless, server: ThreadServer) -> None:
+    """The pool kept no half-used connection: the next call gets a whole answer, on a new connection."""
+    accepted = server.stats.accepted
+    assert "".join([str(c.content) async for c in llm.astream("finite")]) == "a b c"
+    assert server.stats.accepted == accepted + 1
+
+
+def _next_call_works(llm: ChatHFServerless, server: ThreadServer) -> None:
+    accepted = server.stats.accepted
+    assert "".join(str(c.content) for c in llm.stream("finite")) == "a b c"
+    assert server.stats.accepted == accepted + 1
 
 
 def _model(server: ThreadServer) -> ChatHFServerless:
@@ -104,9 +111,8 @@ async def test_breaking_out_of_astream_closes_the_connection(stream_server: Thre
             break
     assert received == ["t0 ", "t1 ", "t2 "]
     assert await _aeventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
-    pool = llm._transport.async_client._transport._pool
-    assert _busy(pool) == []
-    await llm._transport.aclose()
+    await _anext_call_works(llm, stream_server)
+    await llm.aclose()
 
 
 async def test_cancelling_a_streaming_task_closes_the_connection(stream_server: ThreadServer) -> None:
@@ -127,9 +133,9 @@ async def test_cancelling_a_streaming_task_closes_the_connection(stream_server: 
         await task
     assert stream_server.stats.accepted == 1
     assert await _aeventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
-    assert _busy(llm._transport.async_client._transport._pool) == []
+    await _anext_call_works(llm, stream_server)
     assert len(received) < 100  # it stopped when cancelled, long before the stream's end
-    await llm._transport.aclose()
+    await llm.aclose()
 
 
 async def test_cancelling_ainvoke_closes_the_connection(stream_server: ThreadServer) -> None:
@@ -140,8 +146,8 @@ async def test_cancelling_ainvoke_closes_the_connection(stream_server: ThreadSer
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await _aeventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
-    assert _busy(llm._transport.async_client._transport._pool) == []
-    await llm._transport.aclose()
+    await _anext_call_works(llm, stream_server)
+    await llm.aclose()
 
 
 async def test_a_stream_read_to_its_end_keeps_its_connection_for_reuse(stream_server: ThreadServer) -> None:
@@ -150,7 +156,7 @@ async def test_a_stream_read_to_its_end_keeps_its_connection_for_reuse(stream_se
         assert "".join([str(c.content) async for c in llm.astream("finite")]) == "a b c"
     assert stream_server.stats.accepted == 1  # one connection, reused
     assert stream_server.stats.open == 1
-    await llm._transport.aclose()
+    await llm.aclose()
     assert await _aeventually(lambda: stream_server.stats.open == 0)
 
 
@@ -165,8 +171,8 @@ def test_closing_a_sync_stream_early_closes_the_connection(stream_server: Thread
     assert stream_server.stats.open == 1
     stream.close()
     assert _eventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
-    assert _busy(llm._transport.client._transport._pool) == []
-    llm._transport.close()
+    _next_call_works(llm, stream_server)
+    llm.close()
 
 
 def test_breaking_out_of_a_sync_stream_closes_the_connection(stream_server: ThreadServer) -> None:
@@ -175,10 +181,9 @@ def test_breaking_out_of_a_sync_stream_closes_the_connection(stream_server: Thre
         if count == 5:
             break
     assert _eventually(lambda: stream_server.stats.open == 0), "the server still holds the connection"
-    assert _busy(llm._transport.client._transport._pool) == []
     # The model is fine afterwards: the next stream runs on a fresh connection.
-    assert "".join(str(c.content) for c in llm.stream("finite")) == "a b c"
-    llm._transport.close()
+    _next_call_works(llm, stream_server)
+    llm.close()
 
 
 def test_a_sync_stream_read_to_its_end_keeps_its_connection_for_reuse(stream_server: ThreadServer) -> None:
@@ -186,12 +191,12 @@ def test_a_sync_stream_read_to_its_end_keeps_its_connection_for_reuse(stream_ser
     for _ in range(3):
         assert "".join(str(c.content) for c in llm.stream("finite")) == "a b c"
     assert stream_server.stats.accepted == 1
-    llm._transport.close()
+    llm.close()
     assert _eventually(lambda: stream_server.stats.open == 0)
 
 
 def test_a_server_hanging_up_right_after_done_still_gives_the_whole_answer(stream_server: ThreadServer) -> None:
     llm = _model(stream_server)
     assert "".join(str(c.content) for c in llm.stream("hang up after done")) == "a b c"
-    assert _busy(llm._transport.client._transport._pool) == []
-    llm._transport.close()
+    _next_call_works(llm, stream_server)
+    llm.close()
