@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
@@ -14,6 +15,15 @@ from typing_extensions import Self
 from langchain_hfserverless._transport import RouterTransport
 
 _BUILDING = threading.Lock()
+
+
+def _new_building_lock() -> None:
+    global _BUILDING
+    _BUILDING = threading.Lock()  # a thread of the parent may have held it at fork: the child starts unlocked
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_building_lock)
 _PACKAGE = "langchain_hfserverless"
 # Keywords langchain-core's validators take besides its fields (deprecated: popped there with a warning).
 _LEGACY_KEYWORDS = frozenset({"callback_manager"})
@@ -117,8 +127,13 @@ class HFConnection(BaseModel):
     Construction is strict: an unknown keyword raises, naming the closest field; numbers out of range raise,
     saying what is allowed.
 
-    The transport (one pooled sync and one pooled async HTTP client) is built on first use and reused by every
-    call of the instance; :meth:`close` / :meth:`aclose` release its connections.
+    Connections are pooled per process and shared by every instance with the same ``timeout`` (the token and
+    headers travel with each request, so instances with different tokens share connections too).
+    :meth:`close` / :meth:`aclose` release this instance's hold on them.
+
+    An instance pickles before and after use (for multiprocessing, Spark, Ray): the pool and learned state (cached
+    routes, tokenizer, plans) stay behind and are rebuilt on first use. After ``os.fork()`` a child opens its own
+    connections and never uses its parent's.
     """
 
     provider: str = "auto"
@@ -215,12 +230,28 @@ class HFConnection(BaseModel):
             memo[id(self._transport_instance)] = None  # its pooled clients hold locks: the copy opens its own
         return super().__deepcopy__(memo)
 
+    def __getstate__(self) -> dict[Any, Any]:
+        """The fields, without private state: the pool is the process's own, the rest is rebuilt on first use."""
+        state = super().__getstate__()
+        state["__pydantic_private__"] = {
+            name: attr.get_default() for name, attr in type(self).__private_attributes__.items()
+        }
+        return state
+
     def close(self) -> None:
-        """Close the pooled sync connections (the instance stays usable: a new pool opens on the next call)."""
+        """Release this instance's hold on the shared sync connections.
+
+        They close when no other instance of the process with the same ``timeout`` holds them (instances that were
+        garbage-collected without closing do not count). The instance stays usable: its next call holds them again,
+        reopening them if needed. Leftover connections are closed at interpreter exit, so closing is optional.
+        """
         if self._transport_instance is not None:
             self._transport_instance.close()
 
     async def aclose(self) -> None:
-        """Close the pooled async connections of the running event loop."""
+        """Release this instance's hold on the running event loop's shared async connections (see :meth:`close`).
+
+        A loop's connections are also closed when the loop shuts down through ``asyncio.run()``.
+        """
         if self._transport_instance is not None:
             await self._transport_instance.aclose()

@@ -11,9 +11,7 @@ import asyncio
 import base64
 import functools
 import logging
-import threading
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -47,6 +45,7 @@ from langchain_hfserverless._plan import (
     retried,
     run,
 )
+from langchain_hfserverless._pools import pool_for
 from langchain_hfserverless._version import __version__
 from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_response
 from langchain_hfserverless._wire.routing import (
@@ -220,11 +219,8 @@ class RouterTransport:
         )
         self._routes: dict[tuple[str, str | None], Route] = {}
         self._mapped: set[tuple[str, str, str]] = set()  # (task, model, provider) whose Hub look-ups are done
-        self._client: httpx2.Client | None = None
-        self._client_lock = threading.Lock()
-        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx2.AsyncClient] = (
-            weakref.WeakKeyDictionary()
-        )
+        # Shared with every transport of the process that has the same settings (see _pools); never the token.
+        self._pool = pool_for(timeout)
 
     def __repr__(self) -> str:  # never show the token
         return f"RouterTransport(provider={self.provider!r}, base_url={self.base_url!r})"
@@ -439,47 +435,23 @@ class RouterTransport:
 
     # ------------------------------------------------------------------ clients
 
-    def _timeout(self) -> httpx2.Timeout:
-        return httpx2.Timeout(self.timeout)
-
     @property
     def client(self) -> httpx2.Client:
-        if self._client is None:
-            with self._client_lock:  # the threads of a first batch() must share one pool
-                if self._client is None:
-                    self._client = httpx2.Client(
-                        timeout=self._timeout(),
-                        limits=httpx2.Limits(max_connections=None, max_keepalive_connections=64),
-                        follow_redirects=True,
-                    )
-        return self._client
+        """The process's pooled sync client for these settings; this transport holds it until :meth:`close`."""
+        return self._pool.client(self)
 
     @property
     def async_client(self) -> httpx2.AsyncClient:
-        loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
-            # A client holds its loop, so the weak key never dies by itself: drop those of closed loops.
-            for stale in [old for old in self._async_clients if old.is_closed()]:
-                del self._async_clients[stale]
-            client = httpx2.AsyncClient(
-                timeout=self._timeout(),
-                limits=httpx2.Limits(max_connections=None, max_keepalive_connections=256),
-                follow_redirects=True,
-            )
-            self._async_clients[loop] = client
-        return client
+        """The running event loop's pooled async client for these settings, held until :meth:`aclose`."""
+        return self._pool.async_client(self)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        """Let go of the shared sync client: it closes when no other transport of the process holds it."""
+        self._pool.release(self)
 
     async def aclose(self) -> None:
-        loop = asyncio.get_running_loop()
-        client = self._async_clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        """Let go of the running loop's shared async client: it closes when no other transport holds it."""
+        await self._pool.arelease(self)
 
     # ------------------------------------------------------------------ sending
 

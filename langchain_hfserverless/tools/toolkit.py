@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import typing
+from pathlib import Path
 from typing import Any
 
 from langchain_core.tools import BaseTool, BaseToolkit
-from pydantic import AliasChoices, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
-from langchain_hfserverless._connection import check_keywords, check_max_retries, check_timeout
+from langchain_hfserverless._connection import HFConnection
 from langchain_hfserverless.tools._base import HFServerlessMediaTool, HFServerlessTaskTool
 from langchain_hfserverless.tools.audio import SpeechRecognitionTool, TextToSpeechTool
 from langchain_hfserverless.tools.images import ImageToImageTool, TextToImageTool
@@ -103,8 +105,23 @@ def create_task_tool(
     return cls(model=model, provider=provider, base_url=base_url, **kwargs)
 
 
-class HFServerlessToolkit(BaseToolkit):
-    """The task tools an agent should have, sharing one provider, token and settings.
+def _reads_media(cls: type[HFServerlessTaskTool]) -> bool:
+    """Whether the tool takes an image or audio argument (which may name a local file)."""
+    schema = cls.model_fields["args_schema"].default
+    fields = getattr(schema, "model_fields", {})
+    return any(Path in typing.get_args(field.annotation) for field in fields.values())
+
+
+class HFServerlessToolkit(HFConnection, BaseToolkit):
+    """The task tools an agent should have, sharing one provider, token, connection settings and connection pool.
+
+    Every connection setting of the adapters is accepted (``provider``, ``api_key``, ``timeout``, ``max_retries``,
+    ``default_headers``, ``bill_to``, ``use_cache``, ``wait_for_model``) and given to each tool, except
+    ``base_url``: one URL cannot serve many tasks, so give a tool its endpoint with ``tool_kwargs``.
+
+    With ``output_dir``, generated images and audio are saved there, and the tools that read an image or audio
+    argument may read files inside that directory (``local_files_dir=output_dir``), so the model can pass one
+    tool's file to the next; they read no other local file.
 
     Example:
         .. code-block:: python
@@ -112,8 +129,10 @@ class HFServerlessToolkit(BaseToolkit):
             from langchain_hfserverless import HFServerlessToolkit
 
             toolkit = HFServerlessToolkit(
-                tasks=["text-to-image", "text-to-speech", "translation"],
+                tasks=["text-to-image", "image-to-text", "translation"],
                 models={"text-to-image": "stabilityai/stable-diffusion-xl-base-1.0"},
+                output_dir="generated",
+                wait_for_model=True,
             )
             tools = toolkit.get_tools()
     """
@@ -124,33 +143,23 @@ class HFServerlessToolkit(BaseToolkit):
     """Hub task ids to include; ``None`` means every supported task (see ``TASK_TOOLS``)."""
     models: dict[str, str] = Field(default_factory=dict)
     """Model per task, overriding ``DEFAULT_MODELS``."""
-    provider: str = "auto"
-    api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
-    )
-    timeout: float | None = 120.0
-    max_retries: int = 2
-    bill_to: str | None = None
     output_dir: str | None = None
-    """Where image and audio tools also save what they generate (and tell the model the path)."""
+    """Where image and audio tools also save what they generate (and tell the model the path); the tools that take
+    media inputs may read files there."""
     tool_kwargs: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """Further fields per task, e.g. ``{"text-to-image": {"parameters": {"num_inference_steps": 4}}}``."""
+    """Further fields per task, e.g. ``{"text-to-image": {"parameters": {"num_inference_steps": 4}}}`` or
+    ``{"translation": {"base_url": "https://my-endpoint..."}}``; they override the toolkit's."""
 
-    @model_validator(mode="before")
+    @field_validator("base_url")
     @classmethod
-    def _check_keywords(cls, data: Any) -> Any:
-        check_keywords(cls, data)
-        return data
-
-    @field_validator("timeout")
-    @classmethod
-    def _check_timeout(cls, value: float | None) -> float | None:
-        return check_timeout(value)
-
-    @field_validator("max_retries")
-    @classmethod
-    def _check_max_retries(cls, value: int) -> int:
-        return check_max_retries(value)
+    def _no_base_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError(
+                f"HFServerlessToolkit takes no base_url ({value!r}): its tools call different tasks and models, "
+                "which one URL cannot serve. Give one tool its endpoint with "
+                "tool_kwargs={'<task>': {'base_url': ...}}, or use create_task_tool(task, base_url=...)."
+            )
+        return value
 
     @field_validator("tasks", "models", "tool_kwargs")
     @classmethod
@@ -163,22 +172,19 @@ class HFServerlessToolkit(BaseToolkit):
         return [task_tool_class(t).task for t in self.tasks] if self.tasks is not None else list(TASK_TOOLS)
 
     def get_tools(self) -> list[BaseTool]:
-        """One tool per task, in the order of ``tasks``."""
+        """One tool per task, in the order of ``tasks``; tools with the same ``timeout`` share one pool."""
         models = {task_tool_class(t).task: m for t, m in self.models.items()}
         extra = {task_tool_class(t).task: kw for t, kw in self.tool_kwargs.items()}
+        settings = self._connection_settings()
         tools: list[BaseTool] = []
         for task in self._task_ids():
             cls = TASK_TOOLS[task]
-            kwargs: dict[str, Any] = {
-                "model": models.get(task),
-                "provider": self.provider,
-                "api_key": self.api_key,
-                "timeout": self.timeout,
-                "max_retries": self.max_retries,
-                "bill_to": self.bill_to,
-            }
-            if issubclass(cls, HFServerlessMediaTool):
-                kwargs["output_dir"] = self.output_dir
+            kwargs: dict[str, Any] = {**settings, "model": models.get(task)}
+            if self.output_dir is not None:
+                if issubclass(cls, HFServerlessMediaTool):
+                    kwargs["output_dir"] = self.output_dir
+                if _reads_media(cls):
+                    kwargs["local_files_dir"] = self.output_dir
             kwargs.update(extra.get(task, {}))
             tools.append(cls(**kwargs))
         return tools

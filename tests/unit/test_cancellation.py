@@ -60,9 +60,19 @@ async def _aeventually(check: Callable[[], bool], timeout: float = 5.0) -> bool:
     return True
 
 
-def _busy(pool: Any) -> list[Any]:
-    """Pooled connections still in the middle of a request."""
-    return [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
+async def _anext_call_works(llm: ChatHFServerless, server: LoopbackServer) -> None:
+    """The pool kept no half-used connection: the next call gets a whole answer, on a new connection."""
+    server.queue.append(FINITE)
+    accepted = server.connections_accepted
+    assert "".join([str(c.content) async for c in llm.astream("finite")]) == "a b c"
+    assert server.connections_accepted == accepted + 1
+
+
+def _next_call_works(llm: ChatHFServerless, server: LoopbackServer) -> None:
+    server.queue.append(FINITE)
+    accepted = server.connections_accepted
+    assert "".join(str(c.content) for c in llm.stream("finite")) == "a b c"
+    assert server.connections_accepted == accepted + 1
 
 
 def _model(server: LoopbackServer) -> ChatHFServerless:
@@ -82,9 +92,8 @@ async def test_breaking_out_of_astream_closes_the_connection(server: LoopbackSer
             break
     assert received == ["t0 ", "t1 ", "t2 "]
     assert await _aeventually(lambda: server.connections_open == 0), "the server still holds the connection"
-    pool = llm._transport.async_client._transport._pool
-    assert _busy(pool) == []
-    await llm._transport.aclose()
+    await _anext_call_works(llm, server)
+    await llm.aclose()
 
 
 async def test_cancelling_a_streaming_task_closes_the_connection(server: LoopbackServer) -> None:
@@ -106,9 +115,9 @@ async def test_cancelling_a_streaming_task_closes_the_connection(server: Loopbac
         await task
     assert server.connections_accepted == 1
     assert await _aeventually(lambda: server.connections_open == 0), "the server still holds the connection"
-    assert _busy(llm._transport.async_client._transport._pool) == []
+    await _anext_call_works(llm, server)
     assert len(received) < 100  # it stopped when cancelled, long before the stream's end
-    await llm._transport.aclose()
+    await llm.aclose()
 
 
 async def test_cancelling_ainvoke_closes_the_connection(server: LoopbackServer) -> None:
@@ -120,8 +129,8 @@ async def test_cancelling_ainvoke_closes_the_connection(server: LoopbackServer) 
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await _aeventually(lambda: server.connections_open == 0), "the server still holds the connection"
-    assert _busy(llm._transport.async_client._transport._pool) == []
-    await llm._transport.aclose()
+    await _anext_call_works(llm, server)
+    await llm.aclose()
 
 
 async def test_a_stream_read_to_its_end_keeps_its_connection_for_reuse(server: LoopbackServer) -> None:
@@ -131,7 +140,7 @@ async def test_a_stream_read_to_its_end_keeps_its_connection_for_reuse(server: L
         assert "".join([str(c.content) async for c in llm.astream("finite")]) == "a b c"
     assert server.connections_accepted == 1  # one connection, reused
     assert server.connections_open == 1
-    await llm._transport.aclose()
+    await llm.aclose()
     assert await _aeventually(lambda: server.connections_open == 0)
 
 
@@ -147,21 +156,20 @@ def test_closing_a_sync_stream_early_closes_the_connection(server: LoopbackServe
     assert server.connections_open == 1
     stream.close()
     assert _eventually(lambda: server.connections_open == 0), "the server still holds the connection"
-    assert _busy(llm._transport.client._transport._pool) == []
-    llm._transport.close()
+    _next_call_works(llm, server)
+    llm.close()
 
 
 def test_breaking_out_of_a_sync_stream_closes_the_connection(server: LoopbackServer) -> None:
-    server.queue.extend([ENDLESS, FINITE])
+    server.queue.append(ENDLESS)
     llm = _model(server)
     for count, _ in enumerate(llm.stream("endless"), start=1):
         if count == 5:
             break
     assert _eventually(lambda: server.connections_open == 0), "the server still holds the connection"
-    assert _busy(llm._transport.client._transport._pool) == []
     # The model is fine afterwards: the next stream runs on a fresh connection.
-    assert "".join(str(c.content) for c in llm.stream("finite")) == "a b c"
-    llm._transport.close()
+    _next_call_works(llm, server)
+    llm.close()
 
 
 def test_a_sync_stream_read_to_its_end_keeps_its_connection_for_reuse(server: LoopbackServer) -> None:
@@ -170,7 +178,7 @@ def test_a_sync_stream_read_to_its_end_keeps_its_connection_for_reuse(server: Lo
     for _ in range(3):
         assert "".join(str(c.content) for c in llm.stream("finite")) == "a b c"
     assert server.connections_accepted == 1
-    llm._transport.close()
+    llm.close()
     assert _eventually(lambda: server.connections_open == 0)
 
 
@@ -178,5 +186,5 @@ def test_a_server_hanging_up_right_after_done_still_gives_the_whole_answer(serve
     server.queue.append(HANG_UP_AFTER_DONE)
     llm = _model(server)
     assert "".join(str(c.content) for c in llm.stream("hang up after done")) == "a b c"
-    assert _busy(llm._transport.client._transport._pool) == []
-    llm._transport.close()
+    _next_call_works(llm, server)
+    llm.close()

@@ -456,7 +456,8 @@ def test_an_agent_reads_the_refusal_and_can_recover(
     server.reply(body=CAPTION)
     retry = run(tool, {"image": "data:image/png;base64," + base64.b64encode(PNG).decode()})
     assert retry.status == "success" and retry.content == "a tiny picture"
-    assert net.connects == ["127.0.0.1"]  # the model server only
+    # The model server only (dialled now, or a pooled connection an earlier tool of the process opened).
+    assert set(net.connects) <= {"127.0.0.1"}
 
 
 # ---------------------------------------------------------------------------------------------- pure checks
