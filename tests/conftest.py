@@ -38,6 +38,21 @@ def _no_ambient_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "no-token"))
     monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(tmp_path / "no-token"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    _no_agent_registry_fetch(monkeypatch, tmp_path)
+
+
+def _no_agent_registry_fetch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """huggingface_hub >= 2.4 fetches an "agent harnesses" registry from the Hub the first time it builds headers and
+    caches it in ~/.cache/huggingface for a day. A test that points the Hub at a loopback server would otherwise feed
+    that fetch a recorded answer and poison the cache for every later run: detection gets an empty registry here."""
+    try:
+        from huggingface_hub.utils import _detect_agent
+    except ImportError:  # older huggingface_hub: no such fetch
+        return
+    monkeypatch.setattr(_detect_agent, "_registry", {"standardEnvVars": [], "harnesses": {}})
+    monkeypatch.setattr(
+        "huggingface_hub.constants.AGENT_HARNESSES_PATH", str(tmp_path / "agent-harnesses.json"), raising=False
+    )
 
 
 @pytest.fixture(scope="module")
