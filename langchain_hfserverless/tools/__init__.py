@@ -2,9 +2,20 @@
 
 from langchain_hfserverless.tools._base import HFServerlessMediaTool, HFServerlessTaskTool
 from langchain_hfserverless.tools._media import MediaBytes, MediaInputError
-from langchain_hfserverless.tools.audio import SpeechRecognitionTool, TextToSpeechTool
+from langchain_hfserverless.tools.audio import (
+    AudioClassificationTool,
+    AudioToAudioTool,
+    SpeechRecognitionTool,
+    TextToSpeechTool,
+)
 from langchain_hfserverless.tools.images import ImageToImageTool, TextToImageTool
+from langchain_hfserverless.tools.tables import (
+    TableQuestionAnsweringTool,
+    TabularClassificationTool,
+    TabularRegressionTool,
+)
 from langchain_hfserverless.tools.text import (
+    FillMaskTool,
     QuestionAnsweringTool,
     SentenceSimilarityTool,
     SummarizationTool,
@@ -20,22 +31,51 @@ from langchain_hfserverless.tools.toolkit import (
     create_task_tool,
     task_tool_class,
 )
+from langchain_hfserverless.tools.video import ImageToVideoTool, TextToVideoTool
 from langchain_hfserverless.tools.vision import (
+    DocumentQuestionAnsweringTool,
     ImageClassificationTool,
+    ImageSegmentationTool,
     ImageToTextTool,
     ObjectDetectionTool,
     VisualQuestionAnsweringTool,
+    ZeroShotImageClassificationTool,
 )
+
+# The task tools beyond toolkit.py's first fifteen, registered here so create_task_tool and HFServerlessToolkit
+# know them whichever module is imported first (the package always runs this file before any submodule).
+for _tool in (
+    FillMaskTool,
+    TableQuestionAnsweringTool,
+    DocumentQuestionAnsweringTool,
+    ZeroShotImageClassificationTool,
+    ImageSegmentationTool,
+    AudioClassificationTool,
+    AudioToAudioTool,
+    TabularClassificationTool,
+    TabularRegressionTool,
+    TextToVideoTool,
+    ImageToVideoTool,
+):
+    TASK_TOOLS.setdefault(_tool.task, _tool)
+    DEFAULT_MODELS.setdefault(_tool.task, _tool.default_model)
+del _tool
 
 __all__ = [
     "DEFAULT_MODELS",
     "TASK_TOOLS",
+    "AudioClassificationTool",
+    "AudioToAudioTool",
+    "DocumentQuestionAnsweringTool",
+    "FillMaskTool",
     "HFServerlessMediaTool",
     "HFServerlessTaskTool",
     "HFServerlessToolkit",
     "ImageClassificationTool",
+    "ImageSegmentationTool",
     "ImageToImageTool",
     "ImageToTextTool",
+    "ImageToVideoTool",
     "MediaBytes",
     "MediaInputError",
     "ObjectDetectionTool",
@@ -43,13 +83,18 @@ __all__ = [
     "SentenceSimilarityTool",
     "SpeechRecognitionTool",
     "SummarizationTool",
+    "TableQuestionAnsweringTool",
+    "TabularClassificationTool",
+    "TabularRegressionTool",
     "TextClassificationTool",
     "TextToImageTool",
     "TextToSpeechTool",
+    "TextToVideoTool",
     "TokenClassificationTool",
     "TranslationTool",
     "VisualQuestionAnsweringTool",
     "ZeroShotClassificationTool",
+    "ZeroShotImageClassificationTool",
     "create_task_tool",
     "task_tool_class",
 ]

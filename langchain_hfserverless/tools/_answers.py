@@ -106,7 +106,7 @@ def answers_answer(payload: Any) -> tuple[str, list[dict[str, Any]]]:
     if any("answer" not in item for item in items):
         raise AnswerError(f"expected items with an 'answer', got {_kind(items[:1])}")
     best = items[0]
-    text = f"{best['answer']} (score {_score(best.get('score'))})"
+    text = f"{best['answer']}" + (f" (score {_score(best['score'])})" if "score" in best else "")
     if len(items) > 1:
         others = "; ".join(f"{i['answer']} ({_score(i.get('score'))})" for i in items[1:_SHOWN])
         text += f". Other candidates: {others}" + _more(len(items))
@@ -131,3 +131,43 @@ def similarity_answer(payload: Any, sentences: Sequence[str]) -> tuple[str, list
         raise AnswerError(f"got {len(scores)} scores for {len(sentences)} sentences")
     lines = [f"{_score(score)}  {sentence}" for score, sentence in zip(scores, sentences, strict=True)]
     return "Similarity to the source sentence (1 = same meaning):\n" + "\n".join(lines), [float(s) for s in scores]
+
+
+def fill_mask_answer(payload: Any) -> tuple[str, list[dict[str, Any]]]:
+    """Fill-mask: ``[{"sequence", "score", "token", "token_str"}]``, most likely first."""
+    items = _items(payload, "completions")
+    if not items:
+        return "The model proposed no completion.", items
+    if any(not isinstance(item.get("sequence"), str) for item in items):
+        raise AnswerError(f"expected items with a 'sequence', got {_kind(items[:1])}")
+    shown = "\n".join(f"{_score(item.get('score'))}  {item['sequence'].strip()}" for item in items[:_SHOWN])
+    return "Most likely completions (score, sentence):\n" + shown + _more(len(items)), items
+
+
+def table_answer(payload: Any) -> tuple[str, dict[str, Any]]:
+    """Table question answering: ``{"answer", "coordinates", "cells", "aggregator"}``."""
+    item = _first(payload, "table answers")
+    if not isinstance(item.get("answer"), str):
+        raise AnswerError(f"expected an 'answer' string, got keys {sorted(item)}")
+    cells = item.get("cells")
+    aggregator = item.get("aggregator")
+    text = f"Answer: {item['answer']}"
+    if isinstance(cells, list) and cells:
+        text += f". Cells used: {', '.join(str(c) for c in cells[:20])}" + (" ..." if len(cells) > 20 else "")
+    if isinstance(aggregator, str) and aggregator and aggregator.upper() != "NONE":
+        text += f". Aggregation: {aggregator}"
+    return text, item
+
+
+def predictions_answer(payload: Any, rows: int) -> tuple[str, list[Any]]:
+    """Tabular classification / regression: one prediction per input row, in order."""
+    predictions = _unwrap(payload)
+    if isinstance(predictions, Mapping) and isinstance(predictions.get("predictions"), list):
+        predictions = predictions["predictions"]
+    if not isinstance(predictions, list) or any(isinstance(p, (Mapping, list)) for p in predictions):
+        raise AnswerError(f"expected a list of predictions, got {_kind(predictions)}")
+    if len(predictions) != rows:
+        raise AnswerError(f"got {len(predictions)} predictions for {rows} rows")
+    lines = [f"row {i}: {p}" for i, p in enumerate(predictions[:50], start=1)]
+    more = f"\n(+{rows - 50} more rows)" if rows > 50 else ""
+    return "Predictions, one per row:\n" + "\n".join(lines) + more, predictions

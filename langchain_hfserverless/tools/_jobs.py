@@ -5,9 +5,10 @@ or a job to poll (:class:`Job`). The tool's plan performs the fetches and polls 
 
 Styles read (see ../shared/WIRE-FORMAT.md): raw bytes (hf-inference); base64 in JSON (``data[0].b64_json``,
 ``images[0].image``, ``audio``); a URL to fetch (fal-ai ``images[0].url`` / ``audio.url``, replicate ``output``,
-``data[0].url``, black-forest-labs ``result.sample``, zai ``image_result[0].url``, wavespeed ``data.outputs``);
+``data[0].url``, black-forest-labs ``result.sample``, zai ``image_result[0].url``, wavespeed ``data.outputs``,
+fal-ai ``video.url``, novita ``video.video_url``, together ``outputs.video_url``);
 and jobs (black-forest-labs ``polling_url``, replicate ``urls.get``, fal-ai queue ``request_id``, wavespeed
-``data.urls.get``, zai ``task_status``).
+``data.urls.get``, zai ``task_status``, together videos ``id`` polled at ``/v2/videos/<id>``).
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ Outcome = Ready | Follow | Job
 def read_media_answer(
     content: bytes, content_type: str | None, *, request_url: str, source_url: str | None = None
 ) -> Outcome:
-    """What a text-to-image / text-to-speech / image-to-image answer (or a fetched URL) holds."""
+    """What a text-to-image / text-to-speech / image-to-image / video answer (or a fetched URL) holds."""
     label = normalise_mime(content_type)
-    if sniff_mime(content) or (label and label.split("/", 1)[0] in ("image", "audio")):
+    if sniff_mime(content) or (label and label.split("/", 1)[0] in ("image", "audio", "video")):
         return Ready(content, label, source_url)
     try:
         payload = orjson.loads(content)
@@ -99,12 +100,24 @@ def read_media_json(payload: Any, *, request_url: str) -> Outcome:
     job = job_of(payload, request_url=request_url)
     if job is not None:
         return job
-    raise AnswerError(f"no image or audio found in the answer (keys: {sorted(payload)})")
+    raise AnswerError(f"no image, audio or video found in the answer (keys: {sorted(payload)})")
 
 
 def _media_in(payload: Mapping[str, Any]) -> Outcome | None:
     """Media (base64 or URL) directly in the answer, under any key providers use."""
-    for key in ("data", "images", "image", "audio", "output", "outputs", "image_result", "result", "sample", "url"):
+    for key in (
+        "data",
+        "images",
+        "image",
+        "audio",
+        "video",
+        "output",
+        "outputs",
+        "image_result",
+        "result",
+        "sample",
+        "url",
+    ):
         value = payload.get(key)
         if value is None:
             continue
@@ -131,7 +144,7 @@ def _media_value(value: Any) -> Outcome | None:
         for key in ("b64_json", "base64"):  # named base64: trusted even when the format is not one we sniff
             if isinstance(value.get(key), str):
                 return _decoded(value[key])
-        for key in ("image", "audio", "url", "sample", "content"):
+        for key in ("image", "audio", "video", "url", "video_url", "sample", "content"):
             found = _media_value(value.get(key)) if key in value else None
             if found is not None:
                 return found
@@ -202,6 +215,9 @@ def job_of(payload: Mapping[str, Any], *, request_url: str) -> Job | None:
         get = data["urls"].get("get")
         if isinstance(get, str):
             return Job(_routed(get, request_url))
+    if payload.get("id") and status in (_PENDING | {""}) and urlsplit(request_url).path.endswith("/v2/videos"):
+        # together's video jobs: the status is optional on the first answer (missing means still pending)
+        return Job(f"{request_url.split('?', 1)[0]}/{payload['id']}")
     if payload.get("id") and status in _PENDING and "task_status" in payload:  # zai
         request = urlsplit(request_url)
         base = (

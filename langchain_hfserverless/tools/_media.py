@@ -18,10 +18,11 @@ from typing import Any, Literal
 
 from langchain_core.tools import ToolException
 
-MediaKind = Literal["image", "audio"]
+MediaKind = Literal["image", "audio", "video"]
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/avif")
 AUDIO_TYPES = ("audio/flac", "audio/wav", "audio/mpeg", "audio/ogg", "audio/webm", "audio/mp4", "audio/aac")
+VIDEO_TYPES = ("video/mp4", "video/webm", "video/quicktime")
 _EXTENSIONS = {
     "image/png": ".png",
     "image/jpeg": ".jpg",
@@ -37,6 +38,9 @@ _EXTENSIONS = {
     "audio/webm": ".webm",
     "audio/mp4": ".m4a",
     "audio/aac": ".aac",
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "video/quicktime": ".mov",
 }
 _ALIASES = {
     "image/jpg": "image/jpeg",
@@ -51,7 +55,7 @@ _DATA_URL = re.compile(
 )
 _FORMS = "an http(s) URL, a data: URL, base64-encoded bytes, or a local file path where the tool allows one"
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):/{2}")
-_A = {"image": "an image", "audio": "an audio clip"}
+_A = {"image": "an image", "audio": "an audio clip", "video": "a video"}
 
 
 class MediaInputError(ToolException, ValueError):
@@ -62,7 +66,7 @@ class MediaInputError(ToolException, ValueError):
 
 
 class MediaBytes(bytes):
-    """Bytes of an image or an audio clip that know their MIME type (the artifact of media tools).
+    """Bytes of an image, an audio clip or a video that know their MIME type (the artifact of media tools).
 
     Example:
         .. code-block:: python
@@ -89,7 +93,7 @@ class MediaBytes(bytes):
 
     @property
     def kind(self) -> str:
-        """``"image"``, ``"audio"`` or the MIME type's top-level name."""
+        """``"image"``, ``"audio"``, ``"video"`` or the MIME type's top-level name."""
         return self.mime_type.split("/", 1)[0]
 
     @property
@@ -161,6 +165,56 @@ def sniff_mime(data: bytes) -> str | None:
         return "audio/aac"  # ADTS
     if len(head) > 1 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0:
         return "audio/mpeg"  # MPEG audio frame sync
+    return None
+
+
+def sniff_video(data: bytes) -> str | None:
+    """The MIME type of MP4, MOV or WebM video bytes from their first bytes, or ``None``.
+
+    Separate from :func:`sniff_mime`, which reads an ISO-BMFF or EBML container as audio (M4A, WebM audio): only
+    a caller that expects a video reads one as video.
+    """
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in (b"avif", b"avis", b"M4A ", b"M4B "):
+            return None
+        return "video/quicktime" if brand == b"qt  " else "video/mp4"
+    if data.startswith(b"\x1aE\xdf\xa3"):
+        return "video/webm"
+    return None
+
+
+def video_seconds(data: bytes) -> float | None:
+    """Duration of MP4/MOV bytes from the ``mvhd`` box of their ``moov`` box; ``None`` when not readable."""
+    try:
+        moov = _box(data, b"moov")
+        mvhd = _box(moov, b"mvhd") if moov is not None else None
+        if mvhd is None or len(mvhd) < 20:
+            return None
+        if mvhd[0] == 1:  # version 1: 64-bit times and duration
+            scale, duration = struct.unpack(">IQ", mvhd[20:32])
+        else:
+            scale, duration = struct.unpack(">II", mvhd[12:20])
+        return duration / scale if scale and duration else None
+    except (struct.error, IndexError, ValueError):
+        return None
+
+
+def _box(data: bytes, name: bytes) -> bytes | None:
+    """The payload of the first ISO-BMFF box called ``name`` among the boxes of ``data`` (one level)."""
+    i = 0
+    while i + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[i : i + 8])
+        header = 8
+        if size == 1:
+            size, header = struct.unpack(">Q", data[i + 8 : i + 16])[0], 16
+        elif size == 0:
+            size = len(data) - i
+        if size < header:
+            return None
+        if kind == name:
+            return data[i + header : i + size]
+        i += size
     return None
 
 
@@ -250,7 +304,7 @@ def human_size(n: int) -> str:
 
 
 def _kind_types(kind: MediaKind) -> tuple[str, ...]:
-    return IMAGE_TYPES if kind == "image" else AUDIO_TYPES
+    return {"image": IMAGE_TYPES, "audio": AUDIO_TYPES, "video": VIDEO_TYPES}[kind]
 
 
 def checked_media(
@@ -264,7 +318,7 @@ def checked_media(
             f"The {kind} from {origin} is {human_size(len(data))}, over the {human_size(max_bytes)} limit: "
             f"send a smaller {kind}, or raise max_input_bytes on the tool."
         )
-    sniffed = sniff_mime(data)
+    sniffed = sniff_video(data) if kind == "video" else sniff_mime(data)
     declared = normalise_mime(declared)
     mime = sniffed or (declared if declared in _kind_types(kind) else None)
     if mime is None:
@@ -462,7 +516,7 @@ def media_output(
     """
     if not data:
         return None
-    mime = sniff_mime(data)
+    mime = sniff_video(data) if kind == "video" else sniff_mime(data)
     if mime is None:
         label = normalise_mime(declared)
         mime = label if label and label.startswith(kind + "/") else None
@@ -472,9 +526,13 @@ def media_output(
 
 
 def summarise_media(media: MediaBytes) -> str:
-    """``"1024x768 PNG image, 312 KB"`` / ``"3.2 s FLAC audio, 80 KB"``."""
+    """``"1024x768 PNG image, 312 KB"`` / ``"3.2 s FLAC audio, 80 KB"`` / ``"5.0 s MP4 video, 1.2 MB"``."""
     fmt = media.mime_type.split("/", 1)[1].upper()
     size = human_size(len(media))
+    if media.kind == "video":
+        fmt = {"QUICKTIME": "MOV"}.get(fmt, fmt)
+        seconds = video_seconds(media)
+        return f"{seconds:.1f} s {fmt} video, {size}" if seconds else f"{fmt} video, {size}"
     if media.kind == "image":
         dims = image_size(media)
         return f"{dims[0]}x{dims[1]} {fmt} image, {size}" if dims else f"{fmt} image, {size}"

@@ -1,14 +1,17 @@
-"""Speech tools: text-to-speech and automatic speech recognition."""
+"""Audio tools: text-to-speech, automatic speech recognition, audio classification, audio-to-audio."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from langchain_hfserverless._transport import Route
-from langchain_hfserverless.tools._answers import text_answer
+from langchain_hfserverless.tools._answers import labels_answer, text_answer
 from langchain_hfserverless.tools._base import (
     HFServerlessMediaTool,
     HFServerlessTaskTool,
@@ -19,6 +22,7 @@ from langchain_hfserverless.tools._base import (
     hub_bytes,
 )
 from langchain_hfserverless.tools._jobs import AnswerError
+from langchain_hfserverless.tools._media import MediaBytes, media_output, summarise_media
 
 # huggingface_hub helpers whose get_response only reshapes JSON (no I/O of their own): safe to ask.
 _PURE_ASR_HELPERS = frozenset({"FalAIAutomaticSpeechRecognitionTask", "DeepInfraAutomaticSpeechRecognitionTask"})
@@ -121,3 +125,115 @@ class SpeechRecognitionTool(HFServerlessTaskTool):
             return transcript_of(payload, route)
         except AnswerError as exc:
             raise self._unreadable(route, exc) from None
+
+
+_AUDIO = (
+    "The recording (FLAC, WAV, MP3, OGG, WEBM, M4A): a local file path, an http(s) URL, a data: URL, or base64 bytes."
+)
+
+
+class AudioClassificationInput(BaseModel):
+    audio: MediaInput = Field(description=_AUDIO)
+    top_k: int | None = Field(default=None, ge=1, le=100, description="How many labels to return (optional).")
+
+
+class AudioClassificationTool(HFServerlessTaskTool):
+    """Label an audio clip with the classes of a classifier (Hub task ``audio-classification``).
+
+    Example:
+        .. code-block:: python
+
+            from langchain_hfserverless.tools import AudioClassificationTool
+
+            print(AudioClassificationTool().invoke({"audio": "doorbell.wav"}))
+    """
+
+    name: str = "classify_audio"
+    task = "audio-classification"
+    default_model = "MIT/ast-finetuned-audioset-10-10-0.4593"
+    summary = (
+        "Classify an audio clip into the fixed label set of model {model} (the default model knows the 527 "
+        "AudioSet sound classes: speech, music, dog bark, siren...), with a confidence score per label."
+    )
+    args_schema: type[BaseModel] = AudioClassificationInput
+
+    def _plan(self, **kwargs: Any) -> Plan:
+        args = AudioClassificationInput(**kwargs)
+        audio = yield from self._media_input(args.audio, "audio")
+        payload, route = yield from self._call_json(hub_bytes(audio), self._parameters(top_k=args.top_k))
+        try:
+            return labels_answer(payload)
+        except AnswerError as exc:
+            raise self._unreadable(route, exc) from None
+
+
+class AudioToAudioInput(BaseModel):
+    audio: MediaInput = Field(description=_AUDIO)
+
+
+def produced_audio(payload: Any) -> list[tuple[str, MediaBytes]]:
+    """``[{"label", "blob": <base64>, "content-type"}]`` -> ``(label, audio)`` pairs, in the server's order."""
+    if isinstance(payload, Mapping):
+        payload = [payload]
+    if not isinstance(payload, list) or not all(isinstance(item, Mapping) for item in payload):
+        raise AnswerError(f"expected a list of audio outputs, got {str(payload)[:120]}")
+    outputs = []
+    for item in payload:
+        blob = item.get("blob")
+        if not isinstance(blob, str):
+            raise AnswerError(f"an output has no base64 'blob' (keys: {sorted(item)})")
+        try:
+            data = base64.b64decode(blob, validate=True)
+        except (binascii.Error, ValueError):
+            raise AnswerError(f"the blob of output {item.get('label')!r} is not base64") from None
+        audio = media_output(data, "audio", declared=item.get("content-type"))
+        if audio is None:
+            raise AnswerError(f"output {item.get('label')!r} is not audio")
+        outputs.append((str(item.get("label", "")), audio))
+    return outputs
+
+
+class AudioToAudioTool(HFServerlessMediaTool):
+    """Enhance or separate audio (Hub task ``audio-to-audio``): denoising, speech enhancement, source separation.
+
+    The artifact is the list of produced clips as :class:`MediaBytes` (one per source for separation models),
+    in the server's order; the model reads their labels, formats, durations and (with ``output_dir``) paths.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_hfserverless.tools import AudioToAudioTool
+
+            tool = AudioToAudioTool(output_dir="separated")
+            content, clips = tool._run(audio="two_speakers.flac")
+    """
+
+    name: str = "transform_audio"
+    task = "audio-to-audio"
+    default_model = "speechbrain/sepformer-wham"
+    summary = (
+        "Process an audio recording into new audio (audio-to-audio, model {model}): the default model separates "
+        "overlapping speakers into one clip each; others remove noise or enhance speech. Returns the clips."
+    )
+    args_schema: type[BaseModel] = AudioToAudioInput
+
+    def _plan(self, **kwargs: Any) -> Plan:
+        args = AudioToAudioInput(**kwargs)
+        audio = yield from self._media_input(args.audio, "audio")
+        payload, route = yield from self._call_json(hub_bytes(audio), self._parameters())
+        try:
+            outputs = produced_audio(payload)
+        except AnswerError as exc:
+            raise self._unreadable(route, exc) from None
+        if not outputs:
+            return "The model produced no audio.", []
+        directory = Path(self.output_dir).expanduser() if self.output_dir else None
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for label, clip in outputs:
+            line = f"{label or 'audio'}: {summarise_media(clip)}"
+            if directory is not None:
+                line += f", saved to {clip.save(directory)}"
+            lines.append(line)
+        return f"Produced {len(outputs)} audio clip(s):\n" + "\n".join(lines), [clip for _, clip in outputs]

@@ -1,15 +1,18 @@
-"""Text tools: translation, summarization, classification (fixed and zero-shot), entities, QA, similarity."""
+"""Text tools: translation, summarization, classification (fixed and zero-shot), entities, QA, similarity,
+fill-mask."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field
 
 from langchain_hfserverless.tools._answers import (
     answers_answer,
     entities_answer,
+    fill_mask_answer,
     labels_answer,
     similarity_answer,
     text_answer,
@@ -247,3 +250,60 @@ class SentenceSimilarityTool(_TextJSONTool):
         args = SentenceSimilarityInput(**kwargs)
         inputs = {"source_sentence": args.source_sentence, "sentences": args.sentences}
         return self._text_plan(inputs, self._parameters(), lambda p: similarity_answer(p, args.sentences))
+
+
+_MASKS = ("[MASK]", "<mask>")
+
+
+class FillMaskInput(BaseModel):
+    text: str = Field(
+        min_length=1,
+        description="A sentence with ONE missing word written as [MASK] (the model's mask token; RoBERTa-family "
+        "models use <mask>), e.g. 'Paris is the [MASK] of France.'",
+    )
+    top_k: int | None = Field(default=None, ge=1, le=50, description="How many completions to return (optional).")
+    targets: list[str] | None = Field(
+        default=None, description="Only score these candidate words for the blank (optional), e.g. ['capital', 'city']."
+    )
+
+
+class FillMaskTool(_TextJSONTool):
+    """Predict the missing word of a sentence (Hub task ``fill-mask``).
+
+    The artifact is the server's list of ``{"sequence", "score", "token", "token_str"}``, most likely first.
+    Set ``mask_token`` to the model's own token when it is neither ``[MASK]`` nor ``<mask>``; then both of those
+    in the text are rewritten to it, so an agent can always write ``[MASK]``.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_hfserverless.tools import FillMaskTool
+
+            print(FillMaskTool().invoke({"text": "Paris is the [MASK] of France."}))
+    """
+
+    name: str = "fill_in_the_blank"
+    task = "fill-mask"
+    default_model = "google-bert/bert-base-uncased"
+    summary = (
+        "Guess the missing word of a sentence written with a [MASK] blank, with a probability per candidate "
+        "(masked language model {model}). Use it to complete, check or disambiguate a word in context."
+    )
+    args_schema: type[BaseModel] = FillMaskInput
+
+    mask_token: str | None = None
+    """The model's mask token, when the text may use another one (``[MASK]`` / ``<mask>`` are rewritten to it)."""
+
+    def _plan(self, **kwargs: Any) -> Plan:
+        args = FillMaskInput(**kwargs)
+        text = args.text
+        if self.mask_token:
+            for mask in _MASKS:
+                text = text.replace(mask, self.mask_token)
+        if not any(mask in text for mask in (*_MASKS, self.mask_token or "[MASK]")):
+            raise ToolException(
+                f"The text has no blank to fill: write the missing word as {self.mask_token or '[MASK]'}, e.g. "
+                "'Paris is the [MASK] of France.'"
+            )
+        parameters = self._parameters(top_k=args.top_k, targets=args.targets)
+        return self._text_plan(text, parameters, fill_mask_answer)

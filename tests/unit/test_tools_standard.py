@@ -7,21 +7,32 @@ from typing import Any
 from langchain_tests.unit_tests import ToolsUnitTests
 
 from langchain_hfserverless.tools import (
+    AudioClassificationTool,
+    AudioToAudioTool,
+    DocumentQuestionAnsweringTool,
+    FillMaskTool,
     ImageClassificationTool,
+    ImageSegmentationTool,
     ImageToImageTool,
     ImageToTextTool,
+    ImageToVideoTool,
     ObjectDetectionTool,
     QuestionAnsweringTool,
     SentenceSimilarityTool,
     SpeechRecognitionTool,
     SummarizationTool,
+    TableQuestionAnsweringTool,
+    TabularClassificationTool,
+    TabularRegressionTool,
     TextClassificationTool,
     TextToImageTool,
     TextToSpeechTool,
+    TextToVideoTool,
     TokenClassificationTool,
     TranslationTool,
     VisualQuestionAnsweringTool,
     ZeroShotClassificationTool,
+    ZeroShotImageClassificationTool,
 )
 
 IMAGE = "https://huggingface.co/datasets/huggingface/documentation-images/resolve/main/cat.png"
@@ -123,3 +134,58 @@ class TestQuestionAnsweringToolUnit(_StandardTool):
 class TestSentenceSimilarityToolUnit(_StandardTool):
     tool_class = SentenceSimilarityTool
     example = {"source_sentence": "cats", "sentences": ["kittens", "taxes"]}
+
+
+class TestFillMaskToolUnit(_StandardTool):
+    tool_class = FillMaskTool
+    example = {"text": "Paris is the [MASK] of France.", "top_k": 3}
+
+
+class TestTableQuestionAnsweringToolUnit(_StandardTool):
+    tool_class = TableQuestionAnsweringTool
+    example = {"table": {"Repository": ["Transformers", "Datasets"], "Stars": [36542, 4512]}, "query": "Most stars?"}
+
+
+class TestDocumentQuestionAnsweringToolUnit(_StandardTool):
+    tool_class = DocumentQuestionAnsweringTool
+    example = {"image": IMAGE, "question": "What is the total?"}
+
+
+class TestZeroShotImageClassificationToolUnit(_StandardTool):
+    tool_class = ZeroShotImageClassificationTool
+    example = {"image": IMAGE, "candidate_labels": ["cat", "dog"]}
+
+
+class TestImageSegmentationToolUnit(_StandardTool):
+    tool_class = ImageSegmentationTool
+    example = {"image": IMAGE, "threshold": 0.9}
+
+
+class TestAudioClassificationToolUnit(_StandardTool):
+    tool_class = AudioClassificationTool
+    example = {"audio": AUDIO, "top_k": 3}
+
+
+class TestAudioToAudioToolUnit(_StandardTool):
+    tool_class = AudioToAudioTool
+    example = {"audio": AUDIO}
+
+
+class TestTabularClassificationToolUnit(_StandardTool):
+    tool_class = TabularClassificationTool
+    example = {"table": [{"fixed_acidity": "7.4", "alcohol": "9.4"}]}
+
+
+class TestTabularRegressionToolUnit(_StandardTool):
+    tool_class = TabularRegressionTool
+    example = {"table": {"Height": ["11.52"], "Species": ["Bream"]}}
+
+
+class TestTextToVideoToolUnit(_StandardTool):
+    tool_class = TextToVideoTool
+    example = {"prompt": "A red fox running through snow"}
+
+
+class TestImageToVideoToolUnit(_StandardTool):
+    tool_class = ImageToVideoTool
+    example = {"image": IMAGE, "prompt": "the cat turns its head"}
