@@ -122,7 +122,11 @@ def _tool_args(cls: type[HFServerlessTaskTool]) -> dict[str, Any]:
         if not field.is_required():
             continue
         text = str(field.annotation)
-        if "Path" in text:
+        if name == "table":
+            args[name] = {"city": ["Paris", "Rome"], "population": [2.1, 2.8]}
+        elif name == "text" and "mask" in cls.task:
+            args[name] = "Paris is the [MASK] of France."
+        elif "Path" in text:
             args[name] = _media_value(name)
         elif "list" in text:
             args[name] = ["a", "b"]

@@ -30,9 +30,7 @@ def test_readme_snippets_type_check_strictly(tmp_path: Path) -> None:
     config = tmp_path / "mypy.ini"
     # The setting the README's "Type checking" asks for. The package is a dependency here, read for its types only:
     # its own code is checked by `mypy langchain_hfserverless` in CI, with the project's settings.
-    config.write_text(
-        "[mypy]\nplugins = pydantic.mypy\n\n[mypy-langchain_hfserverless.*]\nfollow_imports = silent\n"
-    )
+    config.write_text("[mypy]\nplugins = pydantic.mypy\n\n[mypy-langchain_hfserverless.*]\nfollow_imports = silent\n")
     stdout, stderr, status = api.run(
         ["--strict", "--config-file", str(config), "--cache-dir", str(tmp_path / ".mypy_cache"), *files]
     )
