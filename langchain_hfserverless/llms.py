@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManager, CallbackManagerForLLMRun
@@ -32,6 +33,16 @@ from langchain_hfserverless._plan import (
 )
 from langchain_hfserverless._tokens import TokenCounting
 from langchain_hfserverless._transport import Reply, Route, StreamMeta, TaskRequest
+from langchain_hfserverless._wire.completions import (
+    OPENAI,
+    Candidate,
+    UnsupportedParameters,
+    candidates,
+    names_other_form,
+    no_route_hint,
+    openai_body,
+    url_for,
+)
 from langchain_hfserverless._wire.errors import error_from_event
 from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless._wire.sse import is_error_event
@@ -109,6 +120,7 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
 
     _chat_instance: ChatHFServerless | None = PrivateAttr(default=None)
     _fallback_reason: str | None = PrivateAttr(default=None)
+    _learned: Candidate | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check_target(self) -> HFServerlessLLM:
@@ -188,7 +200,9 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         provider = header(headers, "x-inference-provider")
         return {"inference_provider": provider or route.provider}
 
-    def _generation(self, reply: Reply, route: Route, prompt: str, params: Mapping[str, Any]) -> Generation:
+    def _generation(self, sent: _Sent, prompt: str, params: Mapping[str, Any]) -> Generation:
+        reply: Reply = sent.answer
+        route = sent.route
         data = reply.json()
         if is_error_event(data):
             raise error_from_event(data, model=route.model, provider=route.provider)
@@ -200,6 +214,8 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
                 model=route.model,
                 provider=route.provider,
             ) from None
+        if sent.echo:
+            text = prompt + text
         text, hit = _trim(text, prompt, params)
         if hit and info.get("finish_reason") in (None, "length", "eos_token"):
             info["finish_reason"] = "stop_sequence"
@@ -225,6 +241,71 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
             ) from exc
         self._fallback_reason = exc.server_message or message
         return True
+
+    # ------------------------------------------------------------------ the dialect of a base_url
+
+    def _send_plan(self, prompt: str, params: dict[str, Any], stream: bool, meta: StreamMeta | None) -> Plan[_Sent]:
+        """Route, send and (streaming) read the first event. On the router the helper's body goes as prepared.
+        On a ``base_url`` each candidate form is tried in turn until one is not refused as the wrong form; the
+        one that answered is kept for every later call."""
+        route: Route = yield self._open(prompt, params, stream)
+        options = [self._learned] if self._learned else candidates(self.base_url) if self.base_url else [None]
+        tried: list[str] = []
+        for position, candidate in enumerate(options):
+            target, body = route, None
+            if candidate is not None:
+                target = replace(route, url=url_for(candidate, stream))
+                if candidate.dialect == OPENAI:
+                    body = self._openai_body(target, prompt, params, stream)
+            tried.append(target.url)
+            try:
+                if stream:
+                    events = yield Events(target, body, meta)
+                    answer: Any = (events, (yield Next(events)))  # HTTP errors surface at the first event
+                else:
+                    answer = yield Post(target, body)
+            except HFServerlessError as exc:
+                following = options[position + 1] if position + 1 < len(options) else None
+                if candidate is None or following is None:
+                    raise self._no_route(exc, target, tried) from None
+                words = exc.server_message or str(exc)
+                if is_chat_only_message(words) or not names_other_form(exc.status_code, words, candidate, following):
+                    raise
+                continue
+            self._learned = candidate
+            echo = candidate is not None and candidate.dialect == OPENAI and bool(params.get("return_full_text"))
+            return _Sent(target, answer, echo)
+        raise AssertionError("unreachable: the last candidate returns or raises")
+
+    def _openai_body(self, route: Route, prompt: str, params: Mapping[str, Any], stream: bool) -> dict[str, Any]:
+        try:
+            return openai_body(prompt, params, model=self.model, stream=stream)
+        except UnsupportedParameters as exc:
+            raise HFServerlessInvalidRequestError(
+                f"{route.url} speaks OpenAI completions, which have no {exc}: that is TGI-only (its /generate "
+                "route). Unset it, or pass the engine's own key in model_kwargs (vLLM: structured_outputs, "
+                "llama.cpp: json_schema).",
+                model=self.model,
+                provider=route.provider,
+            ) from None
+
+    def _no_route(self, exc: HFServerlessError, route: Route, tried: list[str]) -> HFServerlessError:
+        """``exc``, or when several routes were tried and none exists, the error that names them all."""
+        if len(tried) < 2 or exc.status_code not in (404, 405):
+            return exc
+        return type(exc)(
+            f"HTTP {exc.status_code} from {route.url} (base_url {self.base_url!r}, model {self.model!r}): "
+            f"{exc.server_message or 'Not Found'}. {no_route_hint(tried)}",
+            status_code=exc.status_code,
+            server_message=exc.server_message,
+            model=self.model,
+            provider=exc.provider,
+            request_id=exc.request_id,
+        )
+
+    def _guessing(self) -> bool:
+        """True while a ``base_url``'s form is still one of several candidates."""
+        return self._learned is None and bool(self.base_url) and len(candidates(self.base_url or "")) > 1
 
     # ------------------------------------------------------------------ chat fallback
 
@@ -276,8 +357,8 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         params = self._parameters(stop, kwargs)
         if self._fallback_reason is None:
             try:
-                route = yield self._open(prompt, params, stream=False)
-                return self._generation((yield Post(route)), route, prompt, params)
+                sent = yield from self._send_plan(prompt, params, False, None)
+                return self._generation(sent, prompt, params)
             except HFServerlessError as exc:
                 if not self._switch_to_chat(exc):
                     raise
@@ -290,13 +371,14 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         if self._fallback_reason is None:
             meta = StreamMeta()
             try:
-                route = yield self._open(prompt, params, stream=True)
-                events = yield Events(route, None, meta)
-                event = yield Next(events)  # HTTP errors surface here, before anything was yielded
+                sent = yield from self._send_plan(prompt, params, True, meta)
             except HFServerlessError as exc:
                 if not self._switch_to_chat(exc):
                     raise
             else:
+                route, (events, event) = sent.route, sent.answer
+                if sent.echo:  # OpenAI servers ignore or mangle echo: the prompt is ours to give back
+                    yield GenerationChunk(text=prompt)
                 state, pull = TextStreamState(params.get("stop")), Next(events)
                 while event is not END and not state.stopped:
                     chunk = _chunk(state.text_from_event(event))
@@ -343,11 +425,14 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> LLMResult:
-        if len(prompts) == 1:
-            return self._result([self._generate_one(prompts[0], stop, run_manager, kwargs)])
-        with ContextThreadPoolExecutor(max_workers=min(self.max_concurrency, len(prompts))) as pool:
-            futures = [pool.submit(self._generate_one, p, stop, run_manager, kwargs) for p in prompts]
-            return self._result([f.result() for f in futures])
+        # While a base_url's form is a guess, the first prompt finds it alone; the others then follow it.
+        first = [self._generate_one(prompts[0], stop, run_manager, kwargs)] if self._guessing() else []
+        rest = prompts[len(first) :]
+        if len(rest) <= 1:
+            return self._result(first + [self._generate_one(p, stop, run_manager, kwargs) for p in rest])
+        with ContextThreadPoolExecutor(max_workers=min(self.max_concurrency, len(rest))) as pool:
+            futures = [pool.submit(self._generate_one, p, stop, run_manager, kwargs) for p in rest]
+            return self._result(first + [f.result() for f in futures])
 
     async def _agenerate(
         self,
@@ -362,9 +447,10 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
             async with limit:
                 return await self._agenerate_one(prompt, stop, run_manager, kwargs)
 
-        tasks = [asyncio.ensure_future(one(p)) for p in prompts]
+        first = [await one(prompts[0])] if self._guessing() else []
+        tasks = [asyncio.ensure_future(one(p)) for p in prompts[len(first) :]]
         try:
-            return self._result(list(await asyncio.gather(*tasks)))
+            return self._result(first + list(await asyncio.gather(*tasks)))
         finally:
             for task in tasks:
                 task.cancel()
@@ -399,6 +485,16 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         info = state.final_info()
         info.update(self._served_by(meta.headers, route))
         return GenerationChunk(text=state.flush(), generation_info=info)
+
+
+class _Sent:
+    """A request that went out: where, the answer (a ``Reply``, or a stream and its first event), and whether
+    the prompt is to be given back client-side (``return_full_text`` on an OpenAI server)."""
+
+    __slots__ = ("answer", "echo", "route")
+
+    def __init__(self, route: Route, answer: Any, echo: bool) -> None:
+        self.route, self.answer, self.echo = route, answer, echo
 
 
 def _child_config(run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None) -> RunnableConfig:

@@ -2,8 +2,8 @@
 
 Pure: dicts in, strings and dicts out. Reads TGI / hf-inference answers (``[{"generated_text", "details"}]`` or a
 bare object), TGI stream events (``{"index", "token", "generated_text", "details"}``) and the OpenAI completions
-shape some providers map text-generation to (``{"choices": [{"text"}], "usage"}``). Stop sequences are cut
-client-side too, because TGI leaves the stop string in the text it returns.
+shape some providers map text-generation to (``{"choices": [{"text"}], "usage"}``, read by ``completions``).
+Stop sequences are cut client-side too, because TGI leaves the stop string in the text it returns.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from langchain_hfserverless._wire.completions import completion_delta, info_of, merge_logprobs
 
 PARAMETER_FIELDS = (
     "max_new_tokens",
@@ -111,13 +113,6 @@ class StopTrimmer:
         return out
 
 
-def _usage(raw: Any) -> dict[str, int] | None:
-    if not isinstance(raw, Mapping):
-        return None
-    usage = {k: int(v) for k, v in raw.items() if isinstance(v, int) and not isinstance(v, bool)}
-    return usage or None
-
-
 def _details_info(details: Mapping[str, Any]) -> dict[str, Any]:
     info: dict[str, Any] = {"details": dict(details)}
     for key in ("finish_reason", "generated_tokens", "seed"):
@@ -142,24 +137,9 @@ def generation_from_wire(data: Any) -> tuple[str, dict[str, Any]]:
         details = data.get("details")
         info: dict[str, Any] = _details_info(details) if isinstance(details, Mapping) else {}
         return data["generated_text"], info
-    choices = data.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
-        # TGI answers a batch of prompts out of order (index 1 first): prompt 0's choice, as streams read it.
-        choice = next((c for c in choices if isinstance(c, Mapping) and c.get("index", 0) == 0), choices[0])
-        text = choice.get("text")
-        if not isinstance(text, str):
-            message = choice.get("message")
-            text = message.get("content") if isinstance(message, Mapping) else None
-        if isinstance(text, str):
-            info = {}
-            if choice.get("finish_reason") is not None:
-                info["finish_reason"] = choice["finish_reason"]
-            if choice.get("logprobs") is not None:
-                info["logprobs"] = choice["logprobs"]
-            usage = _usage(data.get("usage"))
-            if usage:
-                info["usage"] = usage
-            return text, info
+    delta = completion_delta(data)
+    if delta is not None and (data.get("choices") or "content" in data):
+        return delta.text, info_of(delta)
     raise UnreadableAnswer(f"no generated_text or choices[0].text in keys {sorted(data)[:10]}")
 
 
@@ -173,6 +153,7 @@ class TextStreamState:
         self.generated_text: str | None = None
         self.finish_reason: str | None = None
         self.usage: dict[str, int] | None = None
+        self.logprobs: Any = None
 
     @property
     def stopped(self) -> bool:
@@ -194,16 +175,12 @@ class TextStreamState:
                 self.details = dict(details)
                 self.finish_reason = details.get("finish_reason") or self.finish_reason
         else:
-            for choice in event.get("choices") or ():
-                if isinstance(choice, Mapping) and choice.get("index", 0) == 0:
-                    piece = choice.get("text")
-                    if not isinstance(piece, str):
-                        delta = choice.get("delta")
-                        piece = delta.get("content") if isinstance(delta, Mapping) else None
-                    text += piece if isinstance(piece, str) else ""
-                    if choice.get("finish_reason"):
-                        self.finish_reason = choice["finish_reason"]
-            self.usage = _usage(event.get("usage")) or self.usage
+            delta = completion_delta(event)
+            if delta is not None:
+                text = delta.text
+                self.finish_reason = delta.finish_reason or self.finish_reason
+                self.usage = delta.usage or self.usage
+                self.logprobs = merge_logprobs(self.logprobs, delta.logprobs)
         return self._trimmer.feed(text)
 
     def flush(self) -> str:
@@ -218,6 +195,8 @@ class TextStreamState:
         info["finish_reason"] = finish
         if self.tokens:
             info["tokens"] = self.tokens
+        if self.logprobs is not None:
+            info["logprobs"] = self.logprobs
         if self.usage:
             info["usage"] = self.usage
         return info
