@@ -612,3 +612,237 @@ def test_fallback_runs_the_chat_model_as_a_nested_run(server: LoopbackServer, us
     answer = asyncio.run(llm.ainvoke("Q: ", config=config)) if use_async else llm.invoke("Q: ", config=config)
     assert answer == "yes"
     assert runs.chat_parents == runs.llm_runs  # the chat model's own run, inside the LLM's
+
+
+# ------------------------------------------------------------------------------------- engines a base_url names
+# Loopback stand-ins answer as the engines do (see tests/unit/test_wire_completions.py for the verbatim shapes):
+# llama-server serves /v1/completions and /completion, 404 elsewhere, and refuses a body without "prompt" with
+# 400 "key 'prompt' not found"; TGI serves "inputs" at its root and /generate, and says 422 "missing field `inputs`".
+
+LLAMA_404 = {"error": {"message": "File Not Found", "type": "not_found_error", "code": 404}}
+LLAMA_NO_PROMPT = {
+    "error": {
+        "code": 400,
+        "message": "[json.exception.out_of_range.403] key 'prompt' not found",
+        "type": "invalid_request_error",
+    }
+}
+
+
+def completion(text: str, finish: str = "length", **extra: Any) -> dict[str, Any]:
+    return {
+        "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}],
+        "model": "tiny-chat",
+        "object": "text_completion",
+        "usage": {"completion_tokens": 2, "prompt_tokens": 5, "total_tokens": 7},
+        **extra,
+    }
+
+
+def llama_server(text: str = " once", finish: str = "length") -> Any:
+    """A responder that answers as llama-server does, by path and body."""
+
+    def answer(seen: Seen) -> Answer:
+        if seen.path not in ("/v1/completions", "/completion"):
+            return Answer(404, {"content-type": "application/json"}, json.dumps(LLAMA_404).encode())
+        body = seen.json()
+        if "prompt" not in body:
+            return Answer(400, {"content-type": "application/json"}, json.dumps(LLAMA_NO_PROMPT).encode())
+        if not body.get("stream"):
+            return Answer(200, {"content-type": "application/json"}, json.dumps(completion(text, finish)).encode())
+        events: list[Any] = [{"choices": [{"text": piece, "index": 0, "finish_reason": None}]} for piece in text]
+        events.append(completion("", finish))
+        return Answer(200, {"content-type": "text/event-stream"}, sse(*events))
+
+    return answer
+
+
+def tgi_server(seen: Seen) -> Answer:
+    """TGI before /v1/completions: "inputs" at the root and /generate, 404 elsewhere."""
+    if seen.path not in ("/", "/generate", "/generate_stream"):
+        return Answer(404, {}, b"")
+    body = seen.json()
+    if "inputs" not in body:
+        message = "Failed to deserialize the JSON body into the target type: missing field `inputs` at line 1 column 2"
+        return Answer(422, {"content-type": "text/plain"}, message.encode())
+    if seen.path == "/generate_stream":
+        final = {"finish_reason": "length", "generated_tokens": 1, "seed": None, "generated_text": "!"}
+        return Answer(200, {"content-type": "text/event-stream"}, sse(token(1, "!", final=final), done=False))
+    return Answer(200, {"content-type": "application/json"}, json.dumps([{"generated_text": "!"}]).encode())
+
+
+def answering(server: LoopbackServer, responder: Any) -> None:
+    server.queue = _Responder(server, responder)  # type: ignore[assignment]
+
+
+def test_v1_completions_url_speaks_openai(server: LoopbackServer) -> None:
+    answering(server, llama_server(" there"))
+    llm = HFServerlessLLM(base_url=f"{server.url}/v1/completions", model="tiny", max_new_tokens=4, seed=1)
+    generation = llm.generate(["Hello"], stop=["\n"]).generations[0][0]
+    assert generation.text == " there"
+    info = generation.generation_info or {}
+    assert info["finish_reason"] == "length" and info["usage"] == {
+        "completion_tokens": 2,
+        "prompt_tokens": 5,
+        "total_tokens": 7,
+    }
+    assert [r.path for r in server.requests] == ["/v1/completions"]
+    assert server.requests[0].json() == {
+        "prompt": "Hello",
+        "model": "tiny",
+        "max_tokens": 4,
+        "seed": 1,
+        "stop": ["\n"],
+        "stream": False,
+    }
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/v1"])
+def test_a_root_or_v1_learns_openai_once(server: LoopbackServer, suffix: str) -> None:
+    answering(server, llama_server())
+    llm = HFServerlessLLM(base_url=server.url + suffix, max_new_tokens=2)
+    assert llm.invoke("a") == " once"
+    assert llm.invoke("b") == " once"
+    paths = [r.path for r in server.requests]
+    first_try = [] if suffix == "/v1" else [suffix or "/"]  # a root tries TGI at the root first
+    assert paths == [*first_try, "/v1/completions", "/v1/completions"]
+    assert server.requests[-1].json() == {"prompt": "b", "max_tokens": 2, "stream": False}
+
+
+def test_v1_learns_tgi_at_the_root(server: LoopbackServer) -> None:
+    answering(server, tgi_server)
+    llm = HFServerlessLLM(base_url=f"{server.url}/v1", max_new_tokens=2)
+    assert llm.invoke("a") == "!"
+    assert llm.invoke("b") == "!"
+    assert [r.path for r in server.requests] == ["/v1/completions", "/", "/"]
+    assert server.requests[-1].json() == {"inputs": "b", "parameters": {"max_new_tokens": 2}, "stream": False}
+
+
+def test_another_path_learns_from_the_missing_field(server: LoopbackServer) -> None:
+    answering(server, llama_server())
+    llm = HFServerlessLLM(base_url=f"{server.url}/completion", max_new_tokens=2)
+    assert llm.invoke("a") == " once"
+    assert llm.invoke("b") == " once"
+    assert [sorted(r.json()) for r in server.requests] == [
+        ["inputs", "parameters", "stream"],
+        ["max_tokens", "prompt", "stream"],
+        ["max_tokens", "prompt", "stream"],
+    ]
+
+
+def test_openai_path_refusing_prompt_switches_to_inputs(server: LoopbackServer) -> None:
+    message = "Failed to deserialize the JSON body into the target type: missing field `inputs` at line 1 column 2"
+    server.reply(422, message.encode(), headers={"content-type": "text/plain"})
+    server.reply(body=[{"generated_text": " ok"}])
+    # A /v1 whose /v1/completions is served by something that wants "inputs": the root's TGI form follows.
+    assert HFServerlessLLM(base_url=f"{server.url}/v1").invoke("x") == " ok"
+    assert [r.path for r in server.requests] == ["/v1/completions", "/"]
+
+
+def test_other_refusals_do_not_switch(server: LoopbackServer) -> None:
+    refusal = {"error": "Input validation error: `temperature` must be strictly positive", "error_type": "validation"}
+    server.reply(422, refusal)
+    with pytest.raises(HFServerlessInvalidRequestError, match="strictly positive"):
+        HFServerlessLLM(base_url=server.url, temperature=0.0).invoke("x")
+    assert len(server.requests) == 1
+
+
+def test_overflow_is_not_a_reason_to_switch(server: LoopbackServer) -> None:
+    overflow = {
+        "error": {
+            "code": 400,
+            "message": "request (8000 tokens) exceeds the available context size (1024 tokens), try increasing it",
+            "type": "exceed_context_size_error",
+            "n_prompt_tokens": 8000,
+            "n_ctx": 1024,
+        }
+    }
+    server.reply(400, overflow)
+    with pytest.raises(HFServerlessContextOverflowError):
+        HFServerlessLLM(base_url=f"{server.url}/v1", max_retries=2).invoke("long " * 2000)
+    assert [r.path for r in server.requests] == ["/v1/completions"]
+
+
+def test_no_route_anywhere_names_every_url_tried(server: LoopbackServer) -> None:
+    server.default = Answer(404, {"content-type": "application/json"}, json.dumps(LLAMA_404).encode())
+    with pytest.raises(HFServerlessNotFoundError) as caught:
+        HFServerlessLLM(base_url=server.url).invoke("x")
+    message = str(caught.value)
+    assert f"{server.url} nor {server.url}/v1/completions" in message and "…/generate" in message
+    assert len(server.requests) == 2
+
+
+def test_stream_learns_and_asks_for_usage(server: LoopbackServer) -> None:
+    answering(server, llama_server("abc", finish="stop"))
+    llm = HFServerlessLLM(base_url=server.url)
+    chunks = list(llm._stream("x"))
+    assert "".join(c.text for c in chunks) == "abc"
+    assert (chunks[-1].generation_info or {})["usage"]["total_tokens"] == 7
+    assert [r.path for r in server.requests] == ["/", "/v1/completions"]
+    assert server.requests[-1].json() == {"prompt": "x", "stream": True, "stream_options": {"include_usage": True}}
+    cut = list(llm._stream("y", stop=["c"]))  # the stream is closed at the stop sequence, before the usage
+    assert "".join(c.text for c in cut) == "ab"
+    assert (cut[-1].generation_info or {})["finish_reason"] == "stop_sequence"
+    assert [r.path for r in server.requests][2:] == ["/v1/completions"]
+
+
+async def test_astream_and_ainvoke_learn_too(server: LoopbackServer) -> None:
+    answering(server, llama_server("hi"))
+    llm = HFServerlessLLM(base_url=f"{server.url}/completion")
+    assert "".join([c async for c in llm.astream("x")]) == "hi"
+    assert await llm.ainvoke("y") == "hi"
+    assert ["prompt" in r.json() for r in server.requests] == [False, True, True]
+
+
+def test_generate_url_streams_on_generate_stream(server: LoopbackServer) -> None:
+    answering(server, tgi_server)
+    llm = HFServerlessLLM(base_url=f"{server.url}/generate")
+    assert "".join(llm.stream("x")) == "!"
+    assert llm.invoke("x") == "!"
+    assert [r.path for r in server.requests] == ["/generate_stream", "/generate"]
+
+
+def test_return_full_text_on_openai_is_the_prompt_given_back(server: LoopbackServer) -> None:
+    answering(server, llama_server(" A. B"))
+    llm = HFServerlessLLM(base_url=f"{server.url}/v1/completions", return_full_text=True)
+    assert llm.invoke("Q.", stop=["."]) == "Q. A"
+    assert "".join(llm.stream("Q.", stop=["."])) == "Q. A"
+    assert all("echo" not in r.json() and "return_full_text" not in r.json() for r in server.requests)
+
+
+def test_details_ask_for_logprobs_and_tgi_only_parameters_are_refused(server: LoopbackServer) -> None:
+    logprobs = {"content": [{"id": 1, "token": " x", "logprob": -1.5, "top_logprobs": []}]}
+    server.reply(body=completion(" x", logprobs=None) | {"choices": [{"text": " x", "index": 0, "logprobs": logprobs}]})
+    generation = HFServerlessLLM(base_url=f"{server.url}/v1/completions", details=True).generate(["p"])
+    assert (generation.generations[0][0].generation_info or {})["logprobs"] == logprobs
+    assert server.requests[0].json()["logprobs"] == 1
+    llm = HFServerlessLLM(base_url=f"{server.url}/v1/completions", watermark=True)
+    with pytest.raises(HFServerlessInvalidRequestError, match=r"no watermark.*TGI-only"):
+        llm.invoke("p")
+    assert len(server.requests) == 1
+
+
+def test_batch_on_a_root_learns_with_the_first_prompt(server: LoopbackServer) -> None:
+    answering(server, llama_server())
+    llm = HFServerlessLLM(base_url=server.url, max_concurrency=4)
+    assert llm.batch(["a", "b", "c", "d"]) == [" once"] * 4
+    assert [r.path for r in server.requests].count("/") == 1
+    assert len(server.requests) == 5
+
+
+async def test_abatch_on_a_root_learns_with_the_first_prompt(server: LoopbackServer) -> None:
+    answering(server, llama_server())
+    llm = HFServerlessLLM(base_url=server.url, max_concurrency=4)
+    assert await llm.abatch(["a", "b", "c"]) == [" once"] * 3
+    assert len(server.requests) == 4
+
+
+def test_the_learned_form_is_not_pickled(server: LoopbackServer) -> None:
+    import pickle
+
+    answering(server, llama_server())
+    llm = HFServerlessLLM(base_url=server.url)
+    llm.invoke("a")
+    copy = pickle.loads(pickle.dumps(llm))
+    assert copy.invoke("b") == " once"
+    assert [r.path for r in server.requests] == ["/", "/v1/completions", "/", "/v1/completions"]
