@@ -64,12 +64,15 @@ _TASK = "text-generation"
 
 
 class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
-    """Text generation (``{"inputs", "parameters", "stream"}``) for base models, on the router or your own server.
+    """Text generation for base models, on the router or your own server: TGI's ``{"inputs", "parameters"}`` or
+    OpenAI completions (``{"prompt", "max_tokens", ...}``: vLLM, SGLang, llama.cpp, TGI's ``/v1/completions``).
 
-    Only the parameters you set are sent. Stop sequences are sent and also cut client-side (TGI leaves the stop
-    string in its text). ``generation_info`` carries ``finish_reason``, ``seed``, ``generated_tokens`` and, with
-    ``details=True``, the token ``details``. A model the router serves only as chat raises a clear error, or with
-    ``fallback_to_chat=True`` runs the prompt as one user message on the chat route
+    The form follows ``base_url`` (see its doc); a server root or ``/v1`` is learned from the first answer and kept.
+    Only the parameters you set are sent (in the OpenAI form ``max_new_tokens`` is ``max_tokens``). Stop
+    sequences are sent and also cut client-side (TGI leaves the stop string in its text). ``generation_info``
+    carries ``finish_reason``, ``usage``, ``logprobs`` (OpenAI form), TGI's ``seed`` and ``generated_tokens`` and,
+    with ``details=True``, the token ``details``. A model the router serves only as chat raises a clear error, or
+    with ``fallback_to_chat=True`` runs the prompt as one user message on the chat route
     (``generation_info["fallback"] == "chat"``). ``get_num_tokens`` counts with the model's own tokenizer,
     without transformers (see ``tokenizer``).
 
@@ -80,6 +83,8 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
 
             llm = HFServerlessLLM(model="openai-community/gpt2", provider="hf-inference", max_new_tokens=20)
             print(llm.invoke("The capital of France is", stop=["."]))
+
+            local = HFServerlessLLM(base_url="http://localhost:8000/v1/completions", max_new_tokens=20)
     """
 
     model_config = ConfigDict(populate_by_name=True)
@@ -87,7 +92,10 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
     model: str | None = None
     """Hub model id; may end in ``:provider``. Optional with ``base_url``."""
     base_url: str | None = None
-    """A TGI server or dedicated Inference Endpoint: the payload is POSTed to this URL as given, no Hub request."""
+    """Your own server (TGI, vLLM, SGLang, llama.cpp, an Inference Endpoint); no Hub request. ``…/v1/completions``
+    gets OpenAI completions, ``…/generate`` / ``…/generate_stream`` TGI's form. A server root tries TGI's form there,
+    then OpenAI at ``/v1/completions``; a ``…/v1`` the reverse; another path TGI's form, then OpenAI's on it. The next
+    form is tried only on a 404/405 or a refusal saying the other form's field (``prompt``/``inputs``) is missing."""
     max_new_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
