@@ -64,8 +64,8 @@ class TextToSpeechTool(HFServerlessMediaTool):
 
 class SpeechRecognitionInput(BaseModel):
     audio: MediaInput = Field(
-        description="The recording to transcribe (FLAC, WAV, MP3, OGG, WEBM, M4A): a local file path, an http(s) "
-        "URL, a data: URL, or base64 bytes."
+        description="The recording to transcribe (FLAC, WAV, MP3, OGG, WEBM, M4A) as an http(s) URL, a data: URL, "
+        "or base64. A local file path works only where this tool is set up to read local files."
     )
 
 
@@ -128,7 +128,8 @@ class SpeechRecognitionTool(HFServerlessTaskTool):
 
 
 _AUDIO = (
-    "The recording (FLAC, WAV, MP3, OGG, WEBM, M4A): a local file path, an http(s) URL, a data: URL, or base64 bytes."
+    "The recording (FLAC, WAV, MP3, OGG, WEBM, M4A) as an http(s) URL, a data: URL, or base64. A local file path "
+    "works only where this tool is set up to read local files."
 )
 
 

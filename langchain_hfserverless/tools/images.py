@@ -56,7 +56,8 @@ class TextToImageTool(HFServerlessMediaTool):
 
 class ImageToImageInput(BaseModel):
     image: MediaInput = Field(
-        description="The image to transform: a local file path, an http(s) URL, a data: URL, or base64 bytes."
+        description="The image to transform, as an http(s) URL, a data: URL, or base64. A local file path works "
+        "only where this tool is set up to read local files (e.g. the path a generating tool reported)."
     )
     prompt: str = Field(min_length=1, description="How to change the image, e.g. 'make it a snowy night scene'.")
     negative_prompt: str | None = Field(default=None, description="What the result must NOT contain (optional).")

@@ -65,8 +65,9 @@ class TextToVideoTool(HFServerlessMediaTool):
 
 class ImageToVideoInput(BaseModel):
     image: MediaInput = Field(
-        description="The still image to animate (first frame): a local file path, an http(s) URL, a data: URL, or "
-        "base64 bytes."
+        description="The still image to animate (first frame), as an http(s) URL, a data: URL, or base64. A local "
+        "file path works only where this tool is set up to read local files (e.g. the path a generating tool "
+        "reported)."
     )
     prompt: str | None = Field(default=None, description="How the scene should move, e.g. 'the cat turns its head'.")
     negative_prompt: str | None = Field(default=None, description="What the video must NOT show (optional).")
@@ -94,8 +95,8 @@ class ImageToVideoTool(HFServerlessMediaTool):
     default_model = "Wan-AI/Wan2.2-I2V-A14B"
     summary = (
         "Turn a still image into a short video clip that starts from it (image-to-video, model {model}). Use it to "
-        "animate a picture the user gave or one generated earlier (pass its file path or URL), optionally saying "
-        "how it should move. Slow (often minutes). Returns the video."
+        "animate a picture the user gave or one generated earlier (pass its URL, or the path it was saved to), "
+        "optionally saying how it should move. Slow (often minutes). Returns the video."
     )
     args_schema: type[BaseModel] = ImageToVideoInput
     max_polls: int = 600

@@ -28,7 +28,11 @@ from langchain_hfserverless.tools._base import (
 from langchain_hfserverless.tools._jobs import AnswerError
 from langchain_hfserverless.tools._media import MediaBytes, image_size, media_output
 
-_IMAGE = "The image: a local file path, an http(s) URL, a data: URL, or base64 bytes (PNG, JPEG, GIF, WEBP...)."
+# What a model may send: media tools refuse local paths unless configured (allow_local_files, local_files_dir).
+_IMAGE = (
+    "The image (PNG, JPEG, GIF, WEBP...) as an http(s) URL, a data: URL, or base64. A local file path works only "
+    "where this tool is set up to read local files."
+)
 
 
 class ImageInput(BaseModel):
@@ -219,8 +223,9 @@ class ZeroShotImageClassificationTool(_ImageJSONTool):
 
 class DocumentQuestionInput(BaseModel):
     image: MediaInput = Field(
-        description="An image of the document page (scan, photo, screenshot of an invoice, form, receipt...): a "
-        "local file path, an http(s) URL, a data: URL, or base64 bytes."
+        description="An image of the document page (scan, photo, screenshot of an invoice, form, receipt...) as an "
+        "http(s) URL, a data: URL, or base64. A local file path works only where this tool is set up to read local "
+        "files."
     )
     question: str = Field(min_length=1, description="The question about the document, e.g. 'What is the total?'")
     words: list[str] | None = Field(

@@ -23,22 +23,33 @@ from langchain_core.messages import ToolMessage
 from langchain_tests.integration_tests import ToolsIntegrationTests
 
 from langchain_hfserverless.tools import (
+    AudioClassificationTool,
+    AudioToAudioTool,
+    DocumentQuestionAnsweringTool,
+    FillMaskTool,
     ImageClassificationTool,
+    ImageSegmentationTool,
     ImageToImageTool,
     ImageToTextTool,
+    ImageToVideoTool,
     MediaBytes,
     ObjectDetectionTool,
     QuestionAnsweringTool,
     SentenceSimilarityTool,
     SpeechRecognitionTool,
     SummarizationTool,
+    TableQuestionAnsweringTool,
+    TabularClassificationTool,
+    TabularRegressionTool,
     TextClassificationTool,
     TextToImageTool,
     TextToSpeechTool,
+    TextToVideoTool,
     TokenClassificationTool,
     TranslationTool,
     VisualQuestionAnsweringTool,
     ZeroShotClassificationTool,
+    ZeroShotImageClassificationTool,
 )
 
 FAKE_TOKEN = "hf_fake_integration_test_token"
@@ -67,6 +78,17 @@ def wav(seconds: float = 0.25, rate: int = 8000) -> bytes:
         samples = (int(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(int(seconds * rate)))
         out.writeframes(b"".join(struct.pack("<h", s) for s in samples))
     return buffer.getvalue()
+
+
+def mp4(seconds: int = 2, scale: int = 1000) -> bytes:
+    """The same tiny MP4 the video cassettes were built with: an ``ftyp`` box and a ``moov`` holding its ``mvhd``."""
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+    ftyp = box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2mp41")
+    mvhd = box(b"mvhd", struct.pack(">IIIII", 0, 0, 0, scale, seconds * scale) + b"\x00" * 80)
+    return ftyp + box(b"moov", mvhd)
 
 
 IMAGE_URL = "data:image/png;base64," + base64.b64encode(png(32, 24)).decode()
@@ -286,3 +308,174 @@ class TestSentenceSimilarityTool(_CassetteTool):
 
     def check_artifact(self, artifact: Any) -> None:
         assert artifact == [0.7785724997520447, 0.4587624967098236, 0.29062220454216003]
+
+
+# ------------------------------------------------------------------------------------------- the tools added later
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/fill-mask.yaml")
+class TestFillMaskTool(_CassetteTool):
+    tool_class = FillMaskTool
+    example = {"text": "Hi, I think [MASK]\u00a0is cool"}  # the recording's own input
+    expected_text = "0.8001  hi, i think this is cool"
+
+    def check_artifact(self, artifact: Any) -> None:
+        assert [item["token_str"] for item in artifact] == ["this", "that", "it", "everything", "he"]
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/table-question-answering.yaml")
+class TestTableQuestionAnsweringTool(_CassetteTool):
+    tool_class = TableQuestionAnsweringTool
+    example = {  # the recording's own input (TAPAS reads every cell as text)
+        "query": "How many stars does the transformers repository have?",
+        "table": {
+            "Repository": ["Transformers", "Datasets", "Tokenizers"],
+            "Stars": ["36542", "4512", "3934"],
+            "Contributors": ["651", "77", "34"],
+            "Programming language": ["Python", "Python", "Rust, Python and NodeJS"],
+        },
+    }
+    expected_text = "Answer: AVERAGE > 36542. Cells used: 36542. Aggregation: AVERAGE"
+
+    def check_artifact(self, artifact: Any) -> None:
+        assert artifact["coordinates"] == [[0, 1]]
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/document-question-answering.yaml")
+class TestDocumentQuestionAnsweringTool(_CassetteTool):
+    tool_class = DocumentQuestionAnsweringTool
+    extra_params = {"model": "naver-clova-ix/donut-base-finetuned-docvqa"}  # the recorded model
+    example = {"image": IMAGE_URL, "question": "What is the purchase amount?"}
+    expected_text = "$1,0000,000,00"  # donut's recorded answer (to the recording's receipt, not this image)
+
+    def check_artifact(self, artifact: Any) -> None:
+        assert artifact == [{"answer": "$1,0000,000,00"}]
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/zero-shot-image-classification.yaml")
+class TestZeroShotImageClassificationTool(_CassetteTool):
+    tool_class = ZeroShotImageClassificationTool
+    example = {"image": IMAGE_URL, "candidate_labels": ["tree", "woman", "cat"]}
+    expected_text = "woman (0.9986); cat (0.0012); tree (0.0002)"  # recorded answer (to another image)
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/image-segmentation.yaml")
+class TestImageSegmentationTool(_CassetteTool):
+    tool_class = ImageSegmentationTool
+    example = {"image": IMAGE_URL}
+    expected_text = "2 segment(s): LABEL_199 (0.9151, 512x512 mask); person (0.9938, 512x512 mask)"  # recorded
+
+    def check_artifact(self, artifact: Any) -> None:
+        assert [segment["label"] for segment in artifact] == ["LABEL_199", "person"]
+        assert all(isinstance(segment["mask"], MediaBytes) for segment in artifact)
+        assert artifact[0]["mask"].mime_type == "image/png"
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/audio-classification.yaml")
+class TestAudioClassificationTool(_CassetteTool):
+    tool_class = AudioClassificationTool
+    extra_params = {"model": "alefiury/wav2vec2-large-xlsr-53-gender-recognition-librispeech"}  # the recorded model
+    example = {"audio": AUDIO_B64}
+    expected_text = "male (0.9987); female (0.0013)"  # recorded answer (to another clip)
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/audio-to-audio.yaml")
+class TestAudioToAudioTool(_CassetteTool):
+    tool_class = AudioToAudioTool
+    example = {"audio": AUDIO_B64}
+    expected_text = "Produced 2 audio clip(s):\nlabel_0: FLAC audio, 85 KB"  # sepformer's recorded separation
+
+    def check_artifact(self, artifact: Any) -> None:
+        assert [clip.mime_type for clip in artifact] == ["audio/flac", "audio/flac"]
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/tabular-classification.yaml")
+class TestTabularClassificationTool(_CassetteTool):
+    tool_class = TabularClassificationTool
+    example = {
+        "table": {
+            "fixed_acidity": ["7.4", "7.8"],
+            "volatile_acidity": ["0.7", "0.88"],
+            "citric_acid": ["0", "0"],
+            "residual_sugar": ["1.9", "2.6"],
+            "chlorides": ["0.076", "0.098"],
+            "free_sulfur_dioxide": ["11", "25"],
+            "total_sulfur_dioxide": ["34", "67"],
+            "density": ["0.9978", "0.9968"],
+            "pH": ["3.51", "3.2"],
+            "sulphates": ["0.56", "0.68"],
+            "alcohol": ["9.4", "9.8"],
+        }
+    }
+    expected_text = "row 1: 5\nrow 2: 6"  # SYNTHETIC answer
+
+    def check_artifact(self, artifact: Any) -> None:
+        assert artifact == [5, 6]
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/tabular-regression.yaml")
+class TestTabularRegressionTool(_CassetteTool):
+    tool_class = TabularRegressionTool
+    extra_params = {"base_url": "https://fish-weight.endpoints.huggingface.cloud"}  # no router provider serves it
+    example = {
+        "table": [
+            {
+                "Species": "Bream",
+                "Length1": "23.2",
+                "Length2": "25.4",
+                "Length3": "30",
+                "Height": "11.52",
+                "Width": "4.02",
+            },
+            {
+                "Species": "Roach",
+                "Length1": "20.5",
+                "Length2": "22.5",
+                "Length3": "25.3",
+                "Height": "7.03",
+                "Width": "3.82",
+            },
+        ]
+    }
+    expected_text = "row 1: 242.0\nrow 2: 149.5"  # SYNTHETIC answer
+
+    def check_artifact(self, artifact: Any) -> None:
+        assert artifact == [242.0, 149.5]
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/text-to-video.yaml")
+class TestTextToVideoTool(_CassetteTool):
+    tool_class = TextToVideoTool
+    extra_params = MEDIA
+    example = {"prompt": "A red fox running through fresh snow, slow motion"}
+    expected_text = (
+        "Generated the video (2.0 s MP4 video, 144 B). URL: https://v3.fal.media/files/panda/hb-fox-0001.mp4"
+    )
+
+    def check_artifact(self, artifact: Any) -> None:
+        assert isinstance(artifact, MediaBytes)
+        assert artifact.mime_type == "video/mp4"
+        assert bytes(artifact) == mp4()
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("tools/image-to-video.yaml")
+class TestImageToVideoTool(_CassetteTool):
+    tool_class = ImageToVideoTool
+    extra_params = MEDIA
+    example = {"image": IMAGE_URL, "prompt": "the colours slowly drift"}
+    expected_text = "Generated the video (2.0 s MP4 video, 144 B)."
+
+    def check_artifact(self, artifact: Any) -> None:
+        assert artifact.mime_type == "video/mp4"
+        assert bytes(artifact) == mp4()
