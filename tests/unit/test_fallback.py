@@ -108,8 +108,8 @@ def test_plan_retries_once_in_grammar_form_when_learning() -> None:
 
 @pytest.fixture
 def router(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:
-    """The loopback server standing in for router.huggingface.co/v1/chat/completions."""
-    monkeypatch.setattr("langchain_hfserverless._transport.ROUTER_CHAT_URL", f"{server.url}/v1/chat/completions")
+    """The loopback server standing in for router.huggingface.co (``HF_ROUTER_URL``, the router_url default)."""
+    monkeypatch.setenv("HF_ROUTER_URL", server.url)
     return server
 
 
