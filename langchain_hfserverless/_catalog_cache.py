@@ -46,7 +46,7 @@ class LoadCatalog:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     catalog: Catalog | None
-    error: HFServerlessError | None
+    error: Exception | None
     expires: float
 
 
@@ -113,9 +113,11 @@ def _fetched(transport: RouterTransport) -> _Entry:
         reply = transport.post(route)
         catalog = Catalog.from_json(reply.content)
     except HFServerlessError as exc:
-        error = exc
+        error: Exception = exc
     except ValueError as exc:
         error = HFServerlessAPIError(f"The model catalog at {route.url} is unreadable: {exc}")
+    except Exception as exc:  # whatever stops the catalog must not stop a call: it routes as if there were none
+        error = exc
     else:
         logger.debug("Fetched the model catalog of %s: %d models", route.url, len(catalog))
         return _Entry(catalog, None, time.monotonic() + CATALOG_TTL)

@@ -116,6 +116,7 @@ def router(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackS
 def llm(**kw: Any) -> ChatHFServerless:
     kw.setdefault("fallback_providers", ["together", "nebius"])
     kw.setdefault("model", MODEL)
+    kw.setdefault("capability_routing", False)  # these tests are about fallback_providers alone
     return ChatHFServerless(api_key="hf_test", max_retries=0, **kw)
 
 
