@@ -341,3 +341,24 @@ def test_given_catalog_is_not_changed_by_routing(server: LoopbackServer) -> None
     chat(server, catalog=Catalog.from_json(source)).bind_tools([weather]).invoke("hi")
     assert posted_models(server) == [f"{MODEL}:groq"]
     assert catalog_requests(server) == 0
+
+
+# ---------------------------------------------------------------------------- the pure pieces
+
+
+def test_capable_order_and_what_a_request_needs() -> None:
+    from langchain_hfserverless._wire.capability import request_needs, routing_policy
+    from langchain_hfserverless._wire.fallback import capable_order
+
+    assert capable_order(["a", "b", "c"], []) == ["a", "b", "c"]
+    assert capable_order(["a", "b", "c"], ["x", "c", "a", "c"]) == ["a", "c"]
+    assert capable_order([], ["a"]) == []
+    assert request_needs({"tools": [{}], "response_format": {"type": "json_object"}}) == {"tools", "structured_output"}
+    assert request_needs({"tool_choice": "none"}) == frozenset()
+    assert [routing_policy(m, "auto") for m in ("o/m", "o/m:cheapest", "o/m:preferred", "o/m:groq")] == [
+        "fastest",
+        "cheapest",
+        None,
+        None,
+    ]
+    assert routing_policy("o/m", "together") is None
