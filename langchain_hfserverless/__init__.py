@@ -11,6 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langchain_hfserverless._version import __version__
+    from langchain_hfserverless.catalog import (
+        Catalog,
+        aget_catalog,
+        find_models,
+        find_providers,
+        get_catalog,
+        load_catalog,
+        save_catalog,
+    )
     from langchain_hfserverless.chat_models import ChatHFServerless
     from langchain_hfserverless.embeddings import HFServerlessEmbeddings
     from langchain_hfserverless.errors import (
@@ -33,6 +42,13 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "__version__": "_version",
     "ChatHFServerless": "chat_models",
+    "Catalog": "catalog",
+    "aget_catalog": "catalog",
+    "find_models": "catalog",
+    "find_providers": "catalog",
+    "get_catalog": "catalog",
+    "load_catalog": "catalog",
+    "save_catalog": "catalog",
     "HFServerlessEmbeddings": "embeddings",
     "HFServerlessLLM": "llms",
     "HFServerlessTaskTool": "tools",
@@ -53,6 +69,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Catalog",
     "ChatHFServerless",
     "HFServerlessAPIError",
     "HFServerlessAuthenticationError",
@@ -71,7 +88,13 @@ __all__ = [
     "HFServerlessToolkit",
     "MediaBytes",
     "__version__",
+    "aget_catalog",
     "create_task_tool",
+    "find_models",
+    "find_providers",
+    "get_catalog",
+    "load_catalog",
+    "save_catalog",
 ]
 
 

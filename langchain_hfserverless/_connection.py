@@ -140,6 +140,10 @@ class HFConnection(BaseModel):
     """``"auto"`` lets the router choose (your preference order on hf.co); or a provider name."""
     base_url: str | None = None
     """A dedicated Inference Endpoint, TGI, TEI or vLLM server. No Hub request is made for it."""
+    router_url: str = Field(default_factory=lambda: os.environ.get("HF_ROUTER_URL") or "https://router.huggingface.co")
+    """The router, or your gateway or mirror in front of it (chat, tasks, the model catalog); default
+    ``HF_ROUTER_URL``, else ``https://router.huggingface.co``. The ambient token (``HF_TOKEN``, saved login) goes
+    only to a Hugging Face host; any other router gets only an explicit ``api_key``."""
     api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("api_key", "hf_token", "huggingfacehub_api_token")
     )
@@ -186,11 +190,12 @@ class HFConnection(BaseModel):
             check_bounds(name, getattr(self, name), **bounds)
         return self
 
-    @field_validator("base_url")
+    @field_validator("base_url", "router_url")
     @classmethod
-    def _check_base_url(cls, value: str | None) -> str | None:
+    def _check_base_url(cls, value: str | None, info: Any) -> str | None:
         if value is not None and not value.lower().startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {value!r} (e.g. 'http://{value}').")
+            name = info.field_name
+            raise ValueError(f"{name} must start with http:// or https://, got {value!r} (e.g. 'http://{value}').")
         return value
 
     @property
@@ -202,6 +207,7 @@ class HFConnection(BaseModel):
                         api_key=self.api_key.get_secret_value() if self.api_key else None,
                         provider=self.provider,
                         base_url=self.base_url,
+                        router_url=self.router_url,
                         bill_to=self.bill_to,
                         use_cache=self.use_cache,
                         wait_for_model=self.wait_for_model,

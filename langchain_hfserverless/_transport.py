@@ -11,6 +11,7 @@ import asyncio
 import base64
 import functools
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from tenacity import (
     wait_random,
 )
 
+from langchain_hfserverless._catalog_cache import LoadCatalog, afetch_catalog, fetch_catalog
 from langchain_hfserverless._events import EventReader, adrain, decode_line, drain, scrubbed
 from langchain_hfserverless._plan import (
     ASYNC_RUNNABLE_HANDLERS,
@@ -46,10 +48,10 @@ from langchain_hfserverless._plan import (
     run,
 )
 from langchain_hfserverless._pools import pool_for
+from langchain_hfserverless._provider_helpers import prepare_with_helper
 from langchain_hfserverless._version import __version__
 from langchain_hfserverless._wire.errors import RETRYABLE_STATUS, error_from_response
 from langchain_hfserverless._wire.routing import (
-    ROUTER_CHAT_URL,
     ROUTER_URL,
     ROUTING_SUFFIXES,
     chat_completions_url,
@@ -64,7 +66,6 @@ from langchain_hfserverless.errors import (
     HFServerlessContextOverflowError,
     HFServerlessError,
     HFServerlessInvalidRequestError,
-    HFServerlessNotFoundError,
     HFServerlessTimeoutError,
 )
 
@@ -176,6 +177,8 @@ class RouterTransport:
         api_key: an explicit token; always sent, to any URL.
         provider: ``"auto"`` (router picks) or a provider name; ``model:provider`` suffixes work too.
         base_url: a dedicated Inference Endpoint, TGI or vLLM server; no Hub request is made for it.
+        router_url: the router (or a gateway in front of it); else ``HF_ROUTER_URL``, else
+            ``https://router.huggingface.co``. A non-Hugging-Face host gets only an explicit ``api_key``.
         bill_to: organisation to bill (``X-HF-Bill-To``).
         use_cache / wait_for_model: the ``x-use-cache`` / ``x-wait-for-model`` headers, sent only when set.
         default_headers: extra headers for every request.
@@ -189,6 +192,7 @@ class RouterTransport:
         api_key: str | None = None,
         provider: str | None = "auto",
         base_url: str | None = None,
+        router_url: str | None = None,
         bill_to: str | None = None,
         use_cache: bool | None = None,
         wait_for_model: bool | None = None,
@@ -201,6 +205,7 @@ class RouterTransport:
         self._api_key = api_key
         self.provider = provider or "auto"
         self.base_url = base_url
+        self.router_url = (router_url or os.environ.get("HF_ROUTER_URL") or ROUTER_URL).rstrip("/")
         self.max_retries = max(0, int(max_retries))
         self.timeout = timeout
         extra: dict[str, str] = {}
@@ -223,7 +228,7 @@ class RouterTransport:
         self._pool = pool_for(timeout)
 
     def __repr__(self) -> str:  # never show the token
-        return f"RouterTransport(provider={self.provider!r}, base_url={self.base_url!r})"
+        return f"RouterTransport(provider={self.provider!r}, base_url={self.base_url!r}, router={self.router_url!r})"
 
     # ------------------------------------------------------------------ auth and routing
 
@@ -301,13 +306,12 @@ class RouterTransport:
             raise HFServerlessInvalidRequestError(
                 f"model {model!r} names provider {suffix!r} but provider={provider!r} was given: keep one."
             )
-        token = self._require_token(ROUTER_URL, model)
+        token = self._require_token(self.router_url, model)
         if provider == "auto" or suffix:
             # The router resolves "auto" and every ":suffix" itself: no Hub round trip.
-            return Route(ROUTER_CHAT_URL, model, suffix or "auto", self._base_headers(token))
-        params, _ = self._prepare_with_helper(
-            "conversational", bare, token, inputs=[], parameters={}, provider=provider
-        )
+            url = f"{self.router_url}/v1/chat/completions"
+            return Route(url, model, suffix or "auto", self._base_headers(token))
+        params, _ = self._prepare("conversational", bare, token, inputs=[], parameters={}, provider=provider)
         return Route(params.url, params.model, provider, {**params.headers, **self._extra_headers})
 
     def task_route(
@@ -345,8 +349,8 @@ class RouterTransport:
             raise HFServerlessInvalidRequestError(f"A model id is required for {task} when no base_url is given.")
         bare, suffix = split_model(model)
         provider = suffix if suffix and suffix not in ROUTING_SUFFIXES else self.provider
-        token = self._require_token(ROUTER_URL, model)
-        params, helper = self._prepare_with_helper(
+        token = self._require_token(self.router_url, model)
+        params, helper = self._prepare(
             task,
             bare,
             token,
@@ -363,75 +367,38 @@ class RouterTransport:
     def fetch_route(self, url: str, *, model: str | None = None, provider: str | None = None) -> Route:
         """A GET of a result URL or a job's status URL (``model``/``provider`` only name it in errors).
 
-        The token goes only to Hugging Face hosts and to ``base_url``'s own host, never to a provider's CDN.
+        The token goes only to Hugging Face hosts and to ``base_url``'s or ``router_url``'s own host, never to a
+        provider's CDN.
         """
         host = urlsplit(url).netloc
-        own = bool(self.base_url) and host == urlsplit(self.base_url or "").netloc
+        own = bool(host) and host in (urlsplit(self.base_url or "").netloc, urlsplit(self.router_url).netloc)
         token = self._token_for(url) if is_hf_url(url) or own else None
         return Route(url, model, provider or host or "custom", self._base_headers(token), method="GET")
+
+    def catalog_route(self) -> Route:
+        """``GET {router_url}/v1/models``: the token goes as to the router, but none is required."""
+        url = f"{self.router_url}/v1/models"
+        return Route(url, None, "router", self._base_headers(self._token_for(url)), method="GET")
 
     def _require_token(self, url: str, model: str) -> str:
         token = self._token_for(url)
         if not token:
+            where = (
+                "pass api_key=..., set HF_TOKEN, or run `hf auth login`"
+                if is_hf_url(url)
+                else f"router_url {url!r} is not a Hugging Face host, so only an explicit api_key=... goes there"
+            )
             raise HFServerlessAuthenticationError(
-                f"No Hugging Face token for model {model!r}: pass api_key=..., set HF_TOKEN, or run `hf auth login`.",
+                f"No Hugging Face token for model {model!r}: {where}.",
                 model=model,
                 provider=self.provider,
             )
         return token
 
-    def _prepare_with_helper(
-        self,
-        task: str,
-        model: str,
-        token: str,
-        *,
-        inputs: Any,
-        parameters: dict[str, Any],
-        extra_payload: Mapping[str, Any] | None = None,
-        provider: str | None = None,
-    ) -> tuple[Any, Any]:
+    def _prepare(self, task: str, model: str, token: str, **kwargs: Any) -> tuple[Any, Any]:
         """huggingface_hub's RequestParameters for this task and provider, and the helper that built them."""
-        from huggingface_hub.errors import HfHubHTTPError
-        from huggingface_hub.inference._providers import get_provider_helper
-
-        provider = provider or self.provider
-        try:
-            helper = get_provider_helper(provider, task, model)  # type: ignore[arg-type]
-            params = helper.prepare_request(
-                inputs=inputs,
-                parameters=parameters,
-                headers=self._base_headers(token),
-                model=model,
-                api_key=token,
-                extra_payload=dict(extra_payload) if extra_payload else None,
-            )
-        except HfHubHTTPError as exc:
-            response = exc.response
-            raise error_from_response(
-                response.status_code, dict(response.headers), response.content, model=model, provider=provider
-            ) from None
-        except (httpx2.TransportError, ConnectionError) as exc:  # the Hub lookup of the provider mapping failed
-            raise HFServerlessConnectionError(
-                f"Could not look up which provider serves model {model!r} for task {task!r} on the Hugging Face Hub "
-                f"({type(exc).__name__}: {exc}). Check the network (and HF_HUB_OFFLINE), or skip the lookup with "
-                "base_url= or a 'model:provider' suffix on the chat model.",
-                model=model,
-                provider=provider,
-            ) from None
-        except ValueError as exc:
-            text = str(exc)
-            cls = (
-                HFServerlessNotFoundError
-                if "not supported" in text or "No provider" in text
-                else (HFServerlessInvalidRequestError)
-            )
-            raise cls(
-                f"Cannot route model {model!r} for task {task!r} via provider {provider!r}: {text}",
-                model=model,
-                provider=provider,
-            ) from None
-        return params, helper
+        kwargs["provider"] = kwargs.get("provider") or self.provider
+        return prepare_with_helper(task, model, token, self._base_headers(token), router_url=self.router_url, **kwargs)
 
     # ------------------------------------------------------------------ clients
 
@@ -557,6 +524,7 @@ class RouterTransport:
             Get: lambda step: self.get(step.url, model=step.model, provider=step.provider),
             Events: lambda step: self.stream(step.route, step.body, step.meta),
             Pause: lambda step: _pause(step.seconds),
+            LoadCatalog: lambda step: fetch_catalog(self, step),
             _Send: self._send,
         }
 
@@ -570,6 +538,7 @@ class RouterTransport:
             Get: lambda step: self.aget(step.url, model=step.model, provider=step.provider),
             Events: lambda step: _ready(self.astream(step.route, step.body, step.meta)),
             Pause: lambda step: _apause(step.seconds),
+            LoadCatalog: lambda step: afetch_catalog(self, step),
             _Send: self._asend,
         }
 

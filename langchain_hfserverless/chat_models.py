@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
+from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models import LanguageModelInput, ModelProfile
 from langchain_core.language_models.chat_models import (
     BaseChatModel,
     LangSmithParams,
@@ -18,14 +20,17 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
-from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from langchain_hfserverless._catalog_cache import LoadCatalog, cached_catalog
 from langchain_hfserverless._connection import HFConnection
 from langchain_hfserverless._plan import END, Events, Next, Open, Plan, Post, arun, astream, run, stream
 from langchain_hfserverless._tokens import TokenCounting
 from langchain_hfserverless._transport import ChatRequest, Reply, Route, StreamMeta
+from langchain_hfserverless._wire.capability import REASONING_EFFORTS, cost_metadata, request_needs, routing_policy
+from langchain_hfserverless._wire.catalog import Catalog, choose_provider, model_profile
 from langchain_hfserverless._wire.errors import error_from_event
-from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan
+from langchain_hfserverless._wire.fallback import Attempt, FallbackPlan, capable_order
 from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless._wire.messages import to_wire_messages
 from langchain_hfserverless._wire.response_format import (
@@ -53,9 +58,13 @@ _BODY_FIELDS = (
     "presence_penalty",
     "logprobs",
     "top_logprobs",
+    "reasoning_effort",
 )
 # Model fields a call may override that are not body keys.
 _CALL_ONLY = frozenset({"model", "model_name", "stream"})
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+
+logger = logging.getLogger("langchain_hfserverless")
 
 
 class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
@@ -110,6 +119,17 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
     the router, vLLM and recent TGI read it. ``"tgi"``: TGI's grammar form ``{"type": "json", "value": schema}``
     (``json_object`` becomes the grammar of any object). ``"auto"``: OpenAI form; a ``base_url`` server that
     rejects it as TGI does ("unknown variant `json_schema`") gets the grammar form, re-sent once and kept."""
+    reasoning_effort: ReasoningEffort | None = None
+    """How hard a reasoning model thinks (``"none"`` ... ``"xhigh"``), sent only when set; also a call-time
+    keyword (``llm.invoke(msgs, reasoning_effort="low")``)."""
+    catalog: Catalog | str | Path | None = Field(default=None, exclude=True)
+    """The router's model catalog to route, profile and price with: a ``Catalog`` or the path of a snapshot
+    (``langchain_hfserverless.catalog.save_catalog``), read at construction. ``None``: the process's cached
+    catalog of ``router_url``, fetched when capability routing first needs it (one request per hour)."""
+    capability_routing: bool = True
+    """Send a request that needs tools, ``tool_choice`` or ``response_format`` to a live provider that supports
+    them (per the catalog), chosen by the routing policy in force, when the model names no provider. ``False``:
+    the router alone decides, as before."""
 
     numeric_bounds = {
         "max_tokens": {"ge": 1},
@@ -119,6 +139,36 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
     }
 
     _tgi_grammar_seen: bool = PrivateAttr(default=False)
+
+    @field_validator("catalog", mode="before")
+    @classmethod
+    def _read_catalog(cls, value: Any) -> Any:
+        if isinstance(value, (str, Path)):
+            return Catalog.from_json(Path(value).read_bytes())
+        return value
+
+    @model_validator(mode="after")
+    def _fill_profile(self) -> ChatHFServerless:
+        # langchain-core >= 1.8 also calls _resolve_model_profile itself; older releases only have the field.
+        if self.profile is None:
+            try:
+                self.profile = self._resolve_model_profile()
+            except Exception:  # an optional field never fails construction (as langchain-core does)
+                logger.debug("No model profile for %s", self.model, exc_info=True)
+        return self
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        """The model's profile from the catalog at hand (given, or already fetched by this process): never a
+        request at construction, and nothing for a ``base_url`` server or a model the catalog does not list."""
+        if self.base_url or not self.model:
+            return None
+        catalog = self.catalog if isinstance(self.catalog, Catalog) else cached_catalog(self.router_url.rstrip("/"))
+        if catalog is None or self.model not in catalog:
+            return None
+        try:
+            return model_profile(catalog, self.model, None if self.provider == "auto" else self.provider)
+        except ValueError:  # the provider does not serve the model: nothing known
+            return None
 
     @model_validator(mode="after")
     def _check_target(self) -> ChatHFServerless:
@@ -167,6 +217,8 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         params["model_kwargs"] = self.model_kwargs
         params["fallback_providers"] = self.fallback_providers
         params["response_format_dialect"] = self.response_format_dialect
+        params["reasoning_effort"] = self.reasoning_effort
+        params["capability_routing"] = self.capability_routing
         return params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -199,7 +251,10 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
     ) -> Plan[tuple[Route, dict[str, Any]]]:
         """Route and body: model and messages first, then only what the user set, call-time keys last."""
         kwargs = dict(kwargs)
-        model = kwargs.pop("model", None) or kwargs.pop("model_name", None) or self.model
+        model = self._model_of(kwargs)
+        effort = kwargs.get("reasoning_effort")
+        if effort is not None and effort not in REASONING_EFFORTS:
+            raise ValueError(f"reasoning_effort must be one of {list(REASONING_EFFORTS)}, got {effort!r}.")
         stream_usage = kwargs.pop("stream_usage", None)
         route: Route = yield Open(self._route_request(model, attempt))
         body: dict[str, Any] = {}
@@ -251,10 +306,49 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         grammar = self._tgi_grammar_seen or (attempt is not None and attempt.grammar)
         return "tgi" if grammar else "openai"
 
-    def _fallback(self) -> FallbackPlan:
-        """The attempts of one call; the shared policy in ``_wire.fallback`` decides when to go on."""
+    def _model_of(self, kwargs: Mapping[str, Any]) -> str | None:
+        return kwargs.get("model") or kwargs.get("model_name") or self.model
+
+    def _fallback(self, kwargs: Mapping[str, Any]) -> Plan[tuple[FallbackPlan, Catalog | None]]:
+        """The attempts of one call, and the catalog at hand (for cost).
+
+        The shared policy in ``_wire.fallback`` decides when to go on. A request that needs tools or structured
+        output, on a model whose route names no provider, starts with the best capable provider of the catalog
+        (fetched if need be: one request per process per hour) and falls back to the next capable one.
+        """
         learn = self.base_url is not None and self.response_format_dialect == "auto" and not self._tgi_grammar_seen
-        return FallbackPlan(self._fallbacks(), learn_grammar=learn)
+        fallbacks = self._fallbacks()
+        model = self._model_of(kwargs) or ""
+        policy = routing_policy(model, self.provider)
+        needs = request_needs({**self.model_kwargs, **kwargs})
+        wanted = bool(policy and needs and self.capability_routing)
+        catalog = yield from self._catalog(fetch=wanted)
+        if wanted and catalog is not None and model in catalog:
+            capable = choose_provider(catalog, model, needs, policy or "fastest") or []
+            order = capable_order(capable, fallbacks)
+            if order:
+                return FallbackPlan(order[1:], learn_grammar=learn, first=Attempt(order[0])), catalog
+            logger.debug("No live provider of %s supports %s: the router decides", model, sorted(needs))
+        return FallbackPlan(fallbacks, learn_grammar=learn), catalog
+
+    def _catalog(self, *, fetch: bool) -> Plan[Catalog | None]:
+        """The given catalog, else the process's cached one (fetched only when ``fetch``); none for ``base_url``."""
+        if self.base_url:
+            return None
+        if isinstance(self.catalog, Catalog):
+            return self.catalog
+        catalog: Catalog | None = yield LoadCatalog(fetch=fetch)
+        return catalog
+
+    def _priced(self, message: BaseMessage, catalog: Catalog | None, kwargs: Mapping[str, Any]) -> None:
+        """Add the call's cost (USD) and the prices used, when the catalog prices the provider that served it."""
+        model = self._model_of(kwargs)
+        if catalog is None or not model:
+            return
+        usage = getattr(message, "usage_metadata", None)
+        message.response_metadata.update(
+            cost_metadata(catalog, model, message.response_metadata.get("inference_provider"), usage)
+        )
 
     def _fallbacks(self) -> list[str]:
         """``fallback_providers`` in order, without repeats or the provider the call starts with."""
@@ -278,7 +372,7 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
 
     def _invoke_plan(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> Plan[Any]:
         """One answer: each attempt routed and posted, the next provider asked when the policy says so."""
-        fallback = self._fallback()
+        fallback, catalog = yield from self._fallback(kwargs)
         attempt = fallback.first
         while True:
             try:
@@ -288,11 +382,12 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
                 attempt = fallback.after(attempt, exc)  # raises unless another attempt is worth making
                 continue
             self._succeeded(attempt)
+            self._priced(result.generations[0].message, catalog, kwargs)
             return result
 
     def _stream_plan(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> Plan[None]:
         """Chunks as they come, then the one final chunk; falls back only before the first chunk."""
-        fallback = self._fallback()
+        fallback, catalog = yield from self._fallback(kwargs)
         attempt = fallback.first
         while True:
             state, meta, started = ChatStreamState(), StreamMeta(), False
@@ -313,7 +408,9 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
                 attempt = fallback.after(attempt, exc)
                 continue
             self._succeeded(attempt)
-            yield state.final_chunk(self._served_headers(meta.headers, route))
+            final = state.final_chunk(self._served_headers(meta.headers, route))
+            self._priced(final.message, catalog, kwargs)
+            yield final
             return
 
     # ------------------------------------------------------------------ the shells

@@ -91,6 +91,22 @@ class Attempt:
     grammar: bool = False
 
 
+def capable_order(capable: Sequence[str], fallback_providers: Sequence[str]) -> list[str]:
+    """The providers a capability-routed call tries, in order.
+
+    ``capable`` lists the live providers that support what the request needs, best first under the routing
+    policy. The call starts with the best; next come the user's ``fallback_providers`` that are capable, in the
+    user's order (one the catalog does not list as capable would fail the same way); with none listed, the other
+    capable providers in policy order (any of them is a provider the router's auto route might have picked).
+    """
+    if not capable:
+        return []
+    if not fallback_providers:
+        return list(capable)
+    allowed = set(capable)
+    return [capable[0], *(p for p in dict.fromkeys(fallback_providers) if p in allowed and p != capable[0])]
+
+
 @dataclass(frozen=True)
 class Failure:
     provider: str
@@ -103,13 +119,15 @@ class FallbackPlan:
     next attempt, or raises when it is time to stop.
 
     Args:
-        providers: the fallback providers, tried in order after the configured route.
+        providers: the fallback providers, tried in order after the first attempt.
         learn_grammar: re-send once in TGI grammar form when the server rejects the OpenAI form.
+        first: the first attempt; default the configured route.
     """
 
-    first = Attempt(None)
-
-    def __init__(self, providers: Sequence[str] = (), *, learn_grammar: bool = False) -> None:
+    def __init__(
+        self, providers: Sequence[str] = (), *, learn_grammar: bool = False, first: Attempt = Attempt(None)
+    ) -> None:
+        self.first = first
         self._queue = deque(Attempt(p) for p in providers)
         self._learn_grammar = learn_grammar
         self.failures: list[Failure] = []

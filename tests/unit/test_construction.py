@@ -51,8 +51,8 @@ def test_chat_typo_suggests_temperature_and_points_extras_to_model_kwargs() -> N
 
 @pytest.mark.parametrize("name", WITH_MODEL_KWARGS)
 def test_adapters_with_model_kwargs_name_it_in_the_message(name: str) -> None:
-    with pytest.raises(ValidationError, match=r"model_kwargs=\{'reasoning_effort': \.\.\.\}"):
-        ADAPTERS[name](reasoning_effort="low")
+    with pytest.raises(ValidationError, match=r"model_kwargs=\{'logit_bias': \.\.\.\}"):
+        ADAPTERS[name](logit_bias={"50256": -100})  # reasoning_effort is a chat field now
 
 
 def test_toolkit_has_no_model_kwargs_to_suggest() -> None:

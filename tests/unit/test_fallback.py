@@ -108,14 +108,15 @@ def test_plan_retries_once_in_grammar_form_when_learning() -> None:
 
 @pytest.fixture
 def router(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:
-    """The loopback server standing in for router.huggingface.co/v1/chat/completions."""
-    monkeypatch.setattr("langchain_hfserverless._transport.ROUTER_CHAT_URL", f"{server.url}/v1/chat/completions")
+    """The loopback server standing in for router.huggingface.co (``HF_ROUTER_URL``, the router_url default)."""
+    monkeypatch.setenv("HF_ROUTER_URL", server.url)
     return server
 
 
 def llm(**kw: Any) -> ChatHFServerless:
     kw.setdefault("fallback_providers", ["together", "nebius"])
     kw.setdefault("model", MODEL)
+    kw.setdefault("capability_routing", False)  # these tests are about fallback_providers alone
     return ChatHFServerless(api_key="hf_test", max_retries=0, **kw)
 
 
