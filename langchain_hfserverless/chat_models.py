@@ -20,6 +20,7 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, model_validator
 
+from langchain_hfserverless import _responses_route
 from langchain_hfserverless._connection import HFConnection
 from langchain_hfserverless._plan import END, Events, Next, Open, Plan, Post, arun, astream, run, stream
 from langchain_hfserverless._tokens import TokenCounting
@@ -111,6 +112,12 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
     (``json_object`` becomes the grammar of any object). ``"auto"``: OpenAI form; a ``base_url`` server that
     rejects it as TGI does ("unknown variant `json_schema`") gets the grammar form, re-sent once and kept."""
 
+    use_responses_api: bool = False
+    """Send calls to the Responses API (``POST {router}/v1/responses``, beta; or ``{base_url}/v1/responses``, the
+    URL given as a root, ``/v1`` or in full) instead of chat completions: same answers, tools, structured output,
+    fallback and errors, plus remote MCP tools (``{"type": "mcp", ...}`` in ``bind_tools``) run by the server. See
+    the README, "Responses API"."""
+
     numeric_bounds = {
         "max_tokens": {"ge": 1},
         "top_logprobs": {"ge": 0},
@@ -167,6 +174,7 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         params["model_kwargs"] = self.model_kwargs
         params["fallback_providers"] = self.fallback_providers
         params["response_format_dialect"] = self.response_format_dialect
+        params["use_responses_api"] = self.use_responses_api
         return params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -278,6 +286,8 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
 
     def _invoke_plan(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> Plan[Any]:
         """One answer: each attempt routed and posted, the next provider asked when the policy says so."""
+        if self.use_responses_api:
+            return (yield from _responses_route.invoke_plan(self, messages, stop, kwargs))
         fallback = self._fallback()
         attempt = fallback.first
         while True:
@@ -292,6 +302,8 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
 
     def _stream_plan(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> Plan[None]:
         """Chunks as they come, then the one final chunk; falls back only before the first chunk."""
+        if self.use_responses_api:
+            return (yield from _responses_route.stream_plan(self, messages, stop, kwargs))
         fallback = self._fallback()
         attempt = fallback.first
         while True:
