@@ -22,9 +22,11 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from langchain_hfserverless import _responses_route
 from langchain_hfserverless._catalog_cache import LoadCatalog, cached_catalog
 from langchain_hfserverless._connection import HFConnection
 from langchain_hfserverless._plan import END, Events, Next, Open, Plan, Post, arun, astream, run, stream
+from langchain_hfserverless._responses_route import RouteApi
 from langchain_hfserverless._tokens import TokenCounting
 from langchain_hfserverless._transport import ChatRequest, Reply, Route, StreamMeta
 from langchain_hfserverless._wire.capability import REASONING_EFFORTS, cost_metadata, request_needs, routing_policy
@@ -131,6 +133,12 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
     them (per the catalog), chosen by the routing policy in force, when the model names no provider. ``False``:
     the router alone decides, as before."""
 
+    use_responses_api: bool = False
+    """Send calls to the Responses API (``POST {router}/v1/responses``, beta; or ``{base_url}/v1/responses``, the
+    URL given as a root, ``/v1`` or in full) instead of chat completions: same answers, tools, structured output,
+    fallback and errors, plus remote MCP tools (``{"type": "mcp", ...}`` in ``bind_tools``) run by the server. See
+    the README, "Responses API"."""
+
     numeric_bounds = {
         "max_tokens": {"ge": 1},
         "top_logprobs": {"ge": 0},
@@ -219,6 +227,7 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         params["response_format_dialect"] = self.response_format_dialect
         params["reasoning_effort"] = self.reasoning_effort
         params["capability_routing"] = self.capability_routing
+        params["use_responses_api"] = self.use_responses_api
         return params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
@@ -370,14 +379,22 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
 
     # ------------------------------------------------------------------ the two plans
 
+    def _api(self) -> RouteApi:
+        """What differs between the chat-completions route and the Responses route: the request, the reading of a
+        whole answer, and the reading of a stream. The plans below are the same for both."""
+        if self.use_responses_api:
+            return _responses_route.api(self)
+        return RouteApi(self._request, self._result, lambda route: ChatStreamState())
+
     def _invoke_plan(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> Plan[Any]:
         """One answer: each attempt routed and posted, the next provider asked when the policy says so."""
+        api = self._api()
         fallback, catalog = yield from self._fallback(kwargs)
         attempt = fallback.first
         while True:
             try:
-                route, body = yield from self._request(messages, stop, kwargs, stream=False, attempt=attempt)
-                result = self._result((yield Post(route, body)), route)
+                route, body = yield from api.request(messages, stop, kwargs, stream=False, attempt=attempt)
+                result = api.result((yield Post(route, body)), route)
             except HFServerlessError as exc:
                 attempt = fallback.after(attempt, exc)  # raises unless another attempt is worth making
                 continue
@@ -387,12 +404,14 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
 
     def _stream_plan(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> Plan[None]:
         """Chunks as they come, then the one final chunk; falls back only before the first chunk."""
+        api = self._api()
         fallback, catalog = yield from self._fallback(kwargs)
         attempt = fallback.first
         while True:
-            state, meta, started = ChatStreamState(), StreamMeta(), False
+            meta, started = StreamMeta(), False
             try:
-                route, body = yield from self._request(messages, stop, kwargs, stream=True, attempt=attempt)
+                route, body = yield from api.request(messages, stop, kwargs, stream=True, attempt=attempt)
+                state = api.stream_state(route)
                 pull = Next((yield Events(route, body, meta)))
                 read = state.chunk_from_event
                 event = yield pull
