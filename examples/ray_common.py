@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -116,6 +116,18 @@ class GateRateLimiter(BaseRateLimiter):
 
         await asyncio.sleep(await self.gate.reserve.remote(1))
         return True
+
+
+_PREPARED: dict[str, Any] = {}
+
+
+def once_per_process(run: str, build: Callable[[], T]) -> T:
+    """``build()`` once per worker process and run: the tasks of a run that land in one process share the adapter it
+    built (its learned route, its warm connections) instead of unpickling and rebuilding one per block."""
+    if run not in _PREPARED:
+        _PREPARED.clear()  # a new run: let the last one's adapter go
+        _PREPARED[run] = build()
+    return cast(T, _PREPARED[run])
 
 
 # ---------------------------------------------------------------------------------------------- results on disk

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import uuid
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from ray_common import (
     block_summary,
     call_with_shared_backoff,
     done_ids,
+    once_per_process,
     pending,
     start_gate,
     write_part,
@@ -37,32 +39,30 @@ from langchain_hfserverless import HFServerlessEmbeddings
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-class EmbedBlock:
-    """A Ray Data worker: embeds the rows of a block not yet written, writes their vectors with their ids."""
-
-    def __init__(self, embeddings: HFServerlessEmbeddings, gate: Any, out_dir: str, done: np.ndarray, attempts: int):
-        # Retries go through the shared gate (every worker pauses), not each request on its own.
-        self.embeddings = embeddings.model_copy(update={"max_retries": 0})
-        self.gate = gate
-        self.out_dir = out_dir
-        self.done = done
-        self.attempts = attempts
-
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
-        rows, skipped = pending(batch, self.done)
-        if not rows.size:
-            return block_summary(skipped=skipped)
-        ids = batch["id"][rows]
-        texts = [str(text) for text in batch["text"][rows]]
-        requests = math.ceil(len(texts) / self.embeddings.batch_size)
-        try:
-            vectors = call_with_shared_backoff(
-                self.gate, requests, lambda: self.embeddings.embed_documents(texts), self.attempts
-            )
-        except Exception as exc:  # the block stays unwritten: the next run retries it
-            return block_summary(failed=len(texts), skipped=skipped, error=f"{type(exc).__name__}: {exc}")
-        write_part(self.out_dir, {"id": ids.tolist(), "vector": vectors})
-        return block_summary(written=len(texts), skipped=skipped)
+def embed_block(
+    batch: dict[str, np.ndarray],
+    *,
+    embeddings: HFServerlessEmbeddings,
+    gate: Any,
+    out_dir: str,
+    done: np.ndarray,
+    attempts: int,
+    run: str,
+) -> dict[str, list[Any]]:
+    """One Ray Data task: embeds the rows of a block not yet written, writes their vectors with their ids."""
+    # Retries go through the shared gate (every worker pauses), not each request on its own.
+    adapter = once_per_process(run, lambda: embeddings.model_copy(update={"max_retries": 0}))
+    rows, skipped = pending(batch, done)
+    if not rows.size:
+        return block_summary(skipped=skipped)
+    texts = [str(text) for text in batch["text"][rows]]
+    requests = math.ceil(len(texts) / adapter.batch_size)
+    try:
+        vectors = call_with_shared_backoff(gate, requests, lambda: adapter.embed_documents(texts), attempts)
+    except Exception as exc:  # the block stays unwritten: the next run retries it
+        return block_summary(failed=len(texts), skipped=skipped, error=f"{type(exc).__name__}: {exc}")
+    write_part(out_dir, {"id": batch["id"][rows].tolist(), "vector": vectors})
+    return block_summary(written=len(texts), skipped=skipped)
 
 
 def embed_corpus(
@@ -82,7 +82,7 @@ def embed_corpus(
         ds: rows with an ``id`` (unique) and a ``text``.
         embeddings: the configured adapter; its ``batch_size`` and ``max_concurrency`` apply in every worker.
         out_dir: where each block's parquet file goes; shared by every worker.
-        workers: Ray actors embedding at once (``concurrency=`` of ``map_batches``).
+        workers: Ray tasks embedding at once (``concurrency=`` of ``map_batches``).
         block_size: rows per Ray batch (one parquet file each); a failed block is retried whole.
         requests_per_second: total rate of the whole job; ``None``: no limit beyond the concurrency.
         attempts: tries per block; between tries every worker pauses (Retry-After or exponential back-off).
@@ -90,13 +90,14 @@ def embed_corpus(
     """
     out_dir = os.fspath(out_dir)
     blocks = ds.map_batches(
-        EmbedBlock,
-        fn_constructor_kwargs={
+        embed_block,
+        fn_kwargs={
             "embeddings": embeddings,
             "gate": start_gate(requests_per_second),
             "out_dir": out_dir,
             "done": done_ids(out_dir),
             "attempts": attempts,
+            "run": uuid.uuid4().hex,
         },
         batch_size=block_size,
         concurrency=workers,

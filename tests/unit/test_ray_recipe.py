@@ -28,6 +28,7 @@ sys.path.insert(0, str(EXAMPLES))
 
 import ray_common  # noqa: E402
 import ray_embed  # noqa: E402
+import ray_generate  # noqa: E402
 
 JSON = {"content-type": "application/json"}
 TOKEN = "hf_ray_recipe_token"
@@ -177,6 +178,57 @@ def test_embed_resumes_after_a_failed_block_and_every_worker_honours_retry_after
     assert result.column("vector").to_pylist() == [vector_of(row["text"]) for row in corpus]
     assert all(authorization(seen) == f"Bearer {TOKEN}" for seen in server.requests)
 
-    third = ray_embed.embed_corpus(ds, embeddings, out, workers=2, block_size=10)
-    assert (third.written, third.skipped) == (0, 120)
-    assert len(server.requests) == seen_before + 1  # nothing left to ask
+
+# ---------------------------------------------------------------------------------------------- chat generation
+
+
+def completion(content: str) -> bytes:
+    message = {"role": "assistant", "content": content}
+    return json.dumps({"model": "m", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}).encode()
+
+
+def test_generate_keeps_the_total_rate_retries_a_503_and_resumes_a_failed_row(
+    local_ray: None, server: LoopbackServer, tmp_path: Path
+) -> None:
+    rows, out = [{"id": f"q{i:02}", "prompt": f"prompt {i}"} for i in range(12)], tmp_path / "answers"
+    lock = threading.Lock()
+    unavailable: list[str] = []
+    failing = {"armed": True}
+
+    def answer(seen: Seen) -> Answer:
+        prompt = seen.json()["messages"][-1]["content"]
+        with lock:
+            if prompt == "prompt 3" and not unavailable:  # retried after a pause of every worker
+                unavailable.append(prompt)
+                return Answer(503, {**JSON, "retry-after": "0.2"}, b'{"error": "overloaded"}')
+        if prompt == "prompt 7" and failing["armed"]:  # not retryable: left for the next run
+            return Answer(400, JSON, b'{"error": "bad request"}')
+        return Answer(200, JSON, completion(f"answer to {prompt}"))
+
+    responder = respond(server, answer)
+    chat = ray_generate.ChatHFServerless(base_url=server.url, model="m", api_key=TOKEN)
+    ds = ray.data.from_items(rows)
+
+    first = ray_generate.generate(
+        ds, chat, out, workers=2, max_concurrency=6, block_size=6, requests_per_second=8, attempts=3
+    )
+
+    assert (first.written, first.failed, first.skipped) == (11, 1, 0)
+    assert "400" in first.errors[0] and TOKEN not in first.errors[0]
+    assert len(server.requests) == 13  # 12 prompts and the retry of prompt 3
+    # 8 requests per second in total, from 2 workers of 6 threads each: 1 every 125 ms, so a quarter of a second
+    # sees 2 (4 leaves room for a loaded machine); unlimited, each worker would send its 6 at once.
+    busiest = max(sum(t <= a < t + 0.25 for a in responder.arrivals) for t in responder.arrivals)
+    assert busiest <= 4
+    assert responder.arrivals[-1] - responder.arrivals[0] >= 12 / 8 - 0.25
+
+    failing["armed"] = False
+    seen_before = len(server.requests)
+    second = ray_generate.generate(ds, chat, out, workers=2, block_size=6, requests_per_second=8)
+
+    assert (second.written, second.failed, second.skipped) == (1, 0, 11)
+    assert [seen.json()["messages"][-1]["content"] for seen in server.requests[seen_before:]] == ["prompt 7"]
+    result = ray_common.read_results(out)
+    assert result.column("id").to_pylist() == [row["id"] for row in rows]
+    assert result.column("answer").to_pylist() == [f"answer to {row['prompt']}" for row in rows]
+    assert set(result.column("finish_reason").to_pylist()) == {"stop"}
