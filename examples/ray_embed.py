@@ -82,7 +82,7 @@ def embed_corpus(
         ds: rows with an ``id`` (unique) and a ``text``.
         embeddings: the configured adapter; its ``batch_size`` and ``max_concurrency`` apply in every worker.
         out_dir: where each block's parquet file goes; shared by every worker.
-        workers: Ray tasks embedding at once (``concurrency=`` of ``map_batches``).
+        workers: Ray tasks embedding at once (``map_batches``' task pool size).
         block_size: rows per Ray batch (one parquet file each); a failed block is retried whole.
         requests_per_second: total rate of the whole job; ``None``: no limit beyond the concurrency.
         attempts: tries per block; between tries every worker pauses (Retry-After or exponential back-off).
@@ -100,7 +100,7 @@ def embed_corpus(
             "run": uuid.uuid4().hex,
         },
         batch_size=block_size,
-        concurrency=workers,
+        compute=ray.data.TaskPoolStrategy(size=workers),
         num_cpus=num_cpus,
     )
     return RunSummary.of(blocks.iter_rows())

@@ -112,7 +112,7 @@ def generate(
         ds: rows with an ``id`` (unique) and a ``prompt``.
         chat: the configured chat model (model, temperature, max_tokens...), shipped to every worker.
         out_dir: where each block's parquet file goes; shared by every worker.
-        workers: Ray tasks generating at once (``concurrency=`` of ``map_batches``).
+        workers: Ray tasks generating at once (``map_batches``' task pool size).
         max_concurrency: requests in flight per worker (``batch``'s ``max_concurrency``).
         block_size: rows per Ray batch (one parquet file each).
         requests_per_second: total rate of the whole job; ``None``: no limit beyond the concurrency.
@@ -132,7 +132,7 @@ def generate(
             "run": uuid.uuid4().hex,
         },
         batch_size=block_size,
-        concurrency=workers,
+        compute=ray.data.TaskPoolStrategy(size=workers),
         num_cpus=num_cpus,
     )
     return RunSummary.of(blocks.iter_rows())
