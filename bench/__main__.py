@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from bench import chat, peers
+from bench import chat, peers, ray_embed
 from bench.chat import Row
 from bench.server import BenchServer
 
@@ -19,6 +19,8 @@ from bench.server import BenchServer
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
+    if unit == "docs/s":
+        return f"{value:,.0f}/s"
     if unit == "B":
         return f"{value / 1e6:.2f} MB"
     if value >= 1:
@@ -92,12 +94,18 @@ def run_all(quick: bool, with_peers: bool = True) -> int:
         if embeddings is not None and hasattr(embeddings, "run"):
             quick_ok = "quick" in inspect.signature(embeddings.run).parameters
             rows[3:3] = _as_rows(embeddings.run(server.url, quick=quick) if quick_ok else embeddings.run(server.url))
+        ray_note = ray_embed.available()
+        if ray_note is None:
+            rows[5:5] = ray_embed.run(server.url, quick=quick)
         peer_report = peers.run(server.url, quick=quick) if with_peers else None
     print_table(rows)
     print("ours = langchain_hfserverless; raw = httpx2 + orjson by hand; floor = a LangChain chat model doing no I/O;")
     print("raw-in-LC = the raw code inside a minimal LangChain chat model (the least any integration can cost).")
     print("Import rows: floor = the langchain_core modules we build on (httpx2 comes with them, via langsmith).")
     print("Times: medians over interleaved repeats; ratios: median of each repeat's back-to-back ratio.")
+    print("Ray row: ours = examples/ray_embed.py on a local Ray (docs/s), raw = embed_documents in one process.")
+    if ray_note is not None:
+        print(ray_note)
     print("The bench server runs in its own process.")
     if peer_report is not None:
         print()
