@@ -21,9 +21,70 @@ from langchain_hfserverless._wire.responses import reasoning_of, response_metada
 from langchain_hfserverless._wire.tools import raw_arguments
 from langchain_hfserverless.errors import HFServerlessAPIError
 
+_SUMMARY_KEYS = ("id", "model", "system_fingerprint", "created")
+
+
+# Nearly every chunk of a stream is text (or reasoning) only. Those are built with pydantic's ``model_construct``,
+# every field given as validation would set it: the same object, minus the validators (tool-call parsing, ``text``
+# from the message) that have nothing to do for them — about a third of a chunk's cost. langchain-core does not use
+# this for messages, so it is guarded: should a chunk class gain or lose a field, every chunk is validated again.
+# ``tests/unit/test_wire_stream.py`` compares the two constructions field by field.
+_CONSTRUCT = set(AIMessageChunk.model_fields) == {
+    "content",
+    "additional_kwargs",
+    "response_metadata",
+    "type",
+    "name",
+    "id",
+    "tool_calls",
+    "invalid_tool_calls",
+    "usage_metadata",
+    "tool_call_chunks",
+    "chunk_position",
+} and set(ChatGenerationChunk.model_fields) == {"text", "generation_info", "type", "message"}
+_construct_message = AIMessageChunk.model_construct
+_construct_generation = ChatGenerationChunk.model_construct
+
+
+def text_chunk(content: str, reasoning: str = "") -> ChatGenerationChunk:
+    """A chunk of answer text and/or reasoning, equal to ``ChatGenerationChunk(message=AIMessageChunk(...))``."""
+    additional = {"reasoning_content": reasoning} if reasoning else {}
+    if not _CONSTRUCT:
+        return ChatGenerationChunk(message=AIMessageChunk(content=content, additional_kwargs=additional))
+    message = _construct_message(
+        {"content", "additional_kwargs"} if reasoning else {"content"},  # fresh: pydantic adds to the set
+        content=content,
+        additional_kwargs=additional,  # fresh dicts and lists: chunks share no mutable state
+        response_metadata={},
+        type="AIMessageChunk",
+        name=None,
+        id=None,
+        tool_calls=[],
+        invalid_tool_calls=[],
+        usage_metadata=None,
+        tool_call_chunks=[],
+        chunk_position=None,
+    )
+    return _construct_generation(
+        {"message", "text"}, message=message, text=message.text, generation_info=None, type="ChatGenerationChunk"
+    )
+
 
 class ChatStreamState:
     """Accumulates what must be said once per stream, and turns each event into at most one chunk."""
+
+    __slots__ = (
+        "_feed",
+        "_index_map",
+        "_missing",
+        "_splitter",
+        "_tool_ids",
+        "_tool_names",
+        "finish_reason",
+        "logprobs",
+        "summary",
+        "usage",
+    )
 
     def __init__(self) -> None:
         self.usage: UsageMetadata | None = None
@@ -31,22 +92,11 @@ class ChatStreamState:
         self.summary: dict[str, Any] = {}
         self.logprobs: list[Any] = []
         self._splitter = ThinkSplitter()
+        self._feed = self._splitter.feed
+        self._missing: tuple[str, ...] = _SUMMARY_KEYS
         self._tool_ids: dict[int, str] = {}
         self._tool_names: dict[int, str] = {}
         self._index_map: dict[int, int] = {}
-
-    def _remember(self, event: Mapping[str, Any]) -> None:
-        summary = self.summary
-        for key in ("id", "model", "system_fingerprint", "created"):
-            if key not in summary:  # the first value wins; later chunks repeat it
-                value = event.get(key)
-                if value:
-                    summary[key] = value
-        usage = event.get("usage")
-        if not usage and isinstance(event.get("x_groq"), Mapping):
-            usage = event["x_groq"].get("usage")  # Groq: the last chunk's x_groq.usage, no top-level usage
-        if usage:
-            self.usage = usage_from_wire(usage)  # cumulative on some providers: keep the latest, never add
 
     def _tool_chunks(self, raw_calls: list[Any]) -> list[Any]:
         chunks = []
@@ -84,55 +134,69 @@ class ChatStreamState:
         Raises:
             HFServerlessAPIError: the event is not a chat-completions chunk this package can read.
         """
+        # Runs once per streamed token: lookups are hoisted and the common content-only delta costs a few dict gets.
         try:
-            return self._read_event(event)
+            if self._missing:
+                self._remember_summary(event)
+            usage = event.get("usage")
+            if not usage and "x_groq" in event and isinstance(event["x_groq"], Mapping):
+                usage = event["x_groq"].get("usage")  # Groq: the last chunk's x_groq.usage, no top-level usage
+            if usage:
+                self.usage = usage_from_wire(usage)  # cumulative on some providers: keep the latest, never add
+            choices = event.get("choices")
+            if not choices:
+                return None
+            content = reasoning = ""
+            tool_chunks: list[Any] | None = None
+            for choice in choices:
+                if choice.get("index", 0) != 0:
+                    continue
+                finish = choice.get("finish_reason")
+                if finish:
+                    self.finish_reason = finish
+                logprobs = choice.get("logprobs")
+                if logprobs and isinstance(logprobs, Mapping) and logprobs.get("content"):
+                    self.logprobs.extend(logprobs["content"])
+                delta = choice.get("delta") or choice.get("message") or {}
+                text = delta.get("content")
+                if text and isinstance(text, str):
+                    answer, thought = self._feed(text)
+                    content += answer
+                    reasoning += thought
+                if "reasoning_content" in delta or "reasoning" in delta:
+                    reasoning += reasoning_of(delta) or ""
+                calls = delta.get("tool_calls")
+                if calls:
+                    if isinstance(calls, Mapping):  # TGI 1.4 streamed one tool-call object, not a list of them
+                        calls = [calls]
+                    if tool_chunks is None:
+                        tool_chunks = self._tool_chunks(calls)
+                    else:
+                        tool_chunks.extend(self._tool_chunks(calls))
         except (AttributeError, TypeError, KeyError, ValueError) as exc:  # a shape no dialect sends
             raise HFServerlessAPIError(
                 f"Unreadable stream event ({type(exc).__name__}: {exc}): {str(event)[:200]}"
             ) from None
-
-    def _read_event(self, event: Mapping[str, Any]) -> ChatGenerationChunk | None:
-        self._remember(event)
-        choices = event.get("choices") or ()
-        content = ""
-        reasoning = ""
-        tool_chunks: list[Any] = []
-        for choice in choices:
-            if choice.get("index", 0) != 0:
-                continue
-            if choice.get("finish_reason"):
-                self.finish_reason = choice["finish_reason"]
-            logprobs = choice.get("logprobs")
-            if logprobs and isinstance(logprobs, Mapping) and logprobs.get("content"):  # ABC checks cost per chunk
-                self.logprobs.extend(logprobs["content"])
-            delta = choice.get("delta") or choice.get("message") or {}
-            text = delta.get("content")
-            if isinstance(text, str) and text:
-                answer, thought = self._splitter.feed(text)
-                content += answer
-                reasoning += thought
-            if "reasoning_content" in delta or "reasoning" in delta:
-                field_reasoning = reasoning_of(delta)
-                if field_reasoning:
-                    reasoning += field_reasoning
-            calls = delta.get("tool_calls")
-            if calls:
-                if isinstance(calls, Mapping):  # TGI 1.4 streamed one tool-call object, not a list of them
-                    calls = [calls]
-                tool_chunks.extend(self._tool_chunks(calls))
-        return self._chunk(content, reasoning, tool_chunks)
-
-    @staticmethod
-    def _chunk(content: str, reasoning: str, tool_chunks: list[Any]) -> ChatGenerationChunk | None:
-        if not (content or reasoning or tool_chunks):
-            return None
-        # Pass only what is there: empty kwargs/tool_call_chunks cost pydantic validation on every text chunk.
-        fields: dict[str, Any] = {}
-        if reasoning:
-            fields["additional_kwargs"] = {"reasoning_content": reasoning}
         if tool_chunks:
-            fields["tool_call_chunks"] = tool_chunks
-        return ChatGenerationChunk(message=AIMessageChunk(content=content, **fields))
+            # Tool-call chunks go through validation: it parses their arguments into tool_calls.
+            fields: dict[str, Any] = {"tool_call_chunks": tool_chunks}
+            if reasoning:
+                fields["additional_kwargs"] = {"reasoning_content": reasoning}
+            return ChatGenerationChunk(message=AIMessageChunk(content=content, **fields))
+        if content or reasoning:
+            return text_chunk(content, reasoning)
+        return None
+
+    def _remember_summary(self, event: Mapping[str, Any]) -> None:
+        summary = self.summary
+        missing = []
+        for key in self._missing:  # the first value wins; later chunks repeat it
+            value = event.get(key)
+            if value:
+                summary[key] = value
+            else:
+                missing.append(key)
+        self._missing = tuple(missing)
 
     def final_chunk(self, headers: Mapping[str, str]) -> ChatGenerationChunk:
         """The one last chunk: text still held back, finish_reason, usage and response metadata."""

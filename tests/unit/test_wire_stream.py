@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessageChunk
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from langchain_hfserverless._wire.stream import ChatStreamState
@@ -448,3 +449,47 @@ def test_parallel_calls_streamed_at_one_index_stay_separate() -> None:
     assert message is not None
     message = message + state.final_chunk({}).message
     assert [(c["id"], c["name"], c["args"]) for c in message.tool_calls] == [("a", "f", {"x": 1}), ("b", "g", {"y": 2})]
+
+
+# ---------------------------------------- the fast chunk construction
+
+VALIDATED = [
+    ({"content": "tok "}, ChatGenerationChunk(message=AIMessageChunk(content="tok "))),
+    (
+        {"reasoning_content": "hm"},
+        ChatGenerationChunk(message=AIMessageChunk(content="", additional_kwargs={"reasoning_content": "hm"})),
+    ),
+    (
+        {"content": "a", "reasoning": "b"},
+        ChatGenerationChunk(message=AIMessageChunk(content="a", additional_kwargs={"reasoning_content": "b"})),
+    ),
+]
+
+
+@pytest.mark.parametrize(("delta", "expected"), VALIDATED, ids=["content", "reasoning", "both"])
+def test_text_chunks_are_the_chunks_validation_builds(delta: dict[str, Any], expected: ChatGenerationChunk) -> None:
+    # Text and reasoning chunks skip pydantic validation; what the user gets must not differ in any way.
+    got = ChatStreamState().chunk_from_event(_chunk(delta))
+    assert got is not None
+    assert got == expected
+    assert type(got.text) is type(expected.text) and got.text == expected.text
+    assert got.model_fields_set == expected.model_fields_set
+    assert got.message.model_fields_set == expected.message.model_fields_set
+    assert got.message.model_dump() == expected.message.model_dump()
+    assert got.model_dump(exclude_unset=True) == expected.model_dump(exclude_unset=True)
+
+
+def test_text_chunks_share_no_mutable_state() -> None:
+    # Built without validation, each chunk still gets its own dicts, lists and fields-set.
+    state = ChatStreamState()
+    first, second = (state.chunk_from_event(_chunk({"content": t})) for t in ("a", "b"))
+    assert first is not None and second is not None
+    first.message.additional_kwargs["x"] = 1
+    first.message.response_metadata["y"] = 2
+    first.message.tool_call_chunks.append(tool_call_chunk(name="f", args=None, id=None, index=0))
+    first.message.id = "run-1"  # what langchain-core does to every streamed chunk
+    assert second.message.additional_kwargs == {} and second.message.response_metadata == {}
+    assert second.message.tool_call_chunks == [] and second.message.id is None
+    assert "id" not in second.message.model_fields_set
+    third = state.chunk_from_event(_chunk({"content": "c"}))
+    assert third is not None and third.message.model_fields_set == {"content"}
