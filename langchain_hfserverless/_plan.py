@@ -65,10 +65,7 @@ class Events:
 
 
 @dataclass(frozen=True, slots=True)
-class Relay:
-    """Stream another runnable through its public interface (``stream``/``astream``): its callbacks, cache and
-    rate limiter apply. Answers a source of its chunks."""
-
+class _RunnableStep:
     runnable: Any
     input: Any
     config: Any = None
@@ -76,13 +73,14 @@ class Relay:
 
 
 @dataclass(frozen=True, slots=True)
-class Invoke:
-    """Call another runnable's ``invoke``/``ainvoke``; answers its output."""
+class Relay(_RunnableStep):
+    """Stream another runnable through its public interface (``stream``/``astream``): its callbacks, cache and
+    rate limiter apply. Answers a source of its chunks."""
 
-    runnable: Any
-    input: Any
-    config: Any = None
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+@dataclass(frozen=True, slots=True)
+class Invoke(_RunnableStep):
+    """Call another runnable's ``invoke``/``ainvoke``; answers its output."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +126,36 @@ async def _ready(value: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- the drivers
 # A step's result is sent into the plan; its error is thrown in at the ``yield``. Anything the plan yields that
 # has no handler is output, passed on to the caller.
+#
+# There is one driver loop, :func:`_drive`, and it is the sync driver. The async driver is a shell around it: its
+# handlers return awaitables, which the loop hands out as :class:`_Await` for the shell to await and send back. So
+# the stepping, the error routing and the closing of sources exist once, and the sync path (a stream's every chunk)
+# pays nothing for the async one.
+
+
+@dataclass(frozen=True, slots=True)
+class _Await:
+    """An async handler's awaitable, for the async shell to await and answer with its result or a :class:`_Failed`."""
+
+    awaitable: Awaitable[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: Exception
 
 
 def stream(plan: Plan[_R], handlers: Handlers) -> Generator[Any, None, _R]:
     """Run ``plan`` with blocking I/O, yielding its output; returns the plan's return value."""
-    opened: list[Any] = []
+    return _drive(plan, handlers, None)
+
+
+def _drive(plan: Plan[_R], handlers: Mapping[type, Callable[[Any], Any]], opened_async: list[Any] | None) -> Any:
+    """The driver loop. With ``opened_async=None`` it is the sync driver: each handler's result is the step's answer,
+    and the sources the plan opened close here when it ends. With a list (the async shell), each handler's result
+    is an awaitable, yielded as :class:`_Await`; the sources it answers are left in that list for the shell to close.
+    """
+    opened = [] if opened_async is None else opened_async
     result: Any = None
     error: BaseException | None = None
     try:
@@ -140,7 +163,7 @@ def stream(plan: Plan[_R], handlers: Handlers) -> Generator[Any, None, _R]:
             try:
                 item = plan.send(result) if error is None else plan.throw(error)
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return done.value
             kind = item.__class__
             handler = handlers.get(kind)
             if handler is None:
@@ -149,6 +172,10 @@ def stream(plan: Plan[_R], handlers: Handlers) -> Generator[Any, None, _R]:
                 continue
             try:
                 result, error = handler(item), None
+                if opened_async is not None:
+                    result = yield _Await(result)
+                    if result.__class__ is _Failed:
+                        raise result.error
             except Exception as exc:
                 result, error = None, exc
             else:
@@ -156,38 +183,34 @@ def stream(plan: Plan[_R], handlers: Handlers) -> Generator[Any, None, _R]:
                     opened.append(result)
     finally:
         plan.close()
-        for source in opened:
-            source.close()
+        if opened_async is None:
+            for source in opened:
+                source.close()
 
 
 async def astream(plan: Plan[Any], handlers: AsyncHandlers, box: list[Any] | None = None) -> AsyncIterator[Any]:
     """:func:`stream` with awaitable I/O; the plan's return value is appended to ``box``."""
     opened: list[Any] = []
-    result: Any = None
-    error: BaseException | None = None
+    steps = _drive(plan, handlers, opened)
+    answer: Any = None
     try:
         while True:
             try:
-                item = plan.send(result) if error is None else plan.throw(error)
+                item = steps.send(answer)
             except StopIteration as done:
                 if box is not None:
                     box.append(done.value)
                 return
-            kind = item.__class__
-            handler = handlers.get(kind)
-            if handler is None:
-                result = error = None
+            if item.__class__ is not _Await:
+                answer = None
                 yield item
-                continue
-            try:
-                result, error = await handler(item), None
-            except Exception as exc:
-                result, error = None, exc
             else:
-                if kind in _OPENS:
-                    opened.append(result)
+                try:
+                    answer = await item.awaitable
+                except Exception as exc:
+                    answer = _Failed(exc)
     finally:
-        plan.close()
+        steps.close()
         for source in opened:
             await source.aclose()
 
