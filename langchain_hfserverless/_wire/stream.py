@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
+from pydantic import BaseModel
 
 from langchain_hfserverless._wire.reasoning import ThinkSplitter
 from langchain_hfserverless._wire.responses import reasoning_of, response_metadata, usage_from_wire
@@ -24,50 +25,75 @@ from langchain_hfserverless.errors import HFServerlessAPIError
 _SUMMARY_KEYS = ("id", "model", "system_fingerprint", "created")
 
 
-# Nearly every chunk of a stream is text (or reasoning) only. Those are built with pydantic's ``model_construct``,
-# every field given as validation would set it: the same object, minus the validators (tool-call parsing, ``text``
-# from the message) that have nothing to do for them — about a third of a chunk's cost. langchain-core does not use
-# this for messages, so it is guarded: should a chunk class gain or lose a field, every chunk is validated again.
-# ``tests/unit/test_wire_stream.py`` compares the two constructions field by field.
-_CONSTRUCT = set(AIMessageChunk.model_fields) == {
-    "content",
-    "additional_kwargs",
-    "response_metadata",
-    "type",
-    "name",
-    "id",
-    "tool_calls",
-    "invalid_tool_calls",
-    "usage_metadata",
-    "tool_call_chunks",
-    "chunk_position",
-} and set(ChatGenerationChunk.model_fields) == {"text", "generation_info", "type", "message"}
-_construct_message = AIMessageChunk.model_construct
-_construct_generation = ChatGenerationChunk.model_construct
+# Nearly every chunk of a stream is text (or reasoning) only, and validating it costs more than all the rest of our
+# per-chunk work: langchain-core's before/after validators (tool-call parsing, ``text`` copied from the message) have
+# nothing to do for it, and pydantic's ``model_construct`` is a Python loop over the fields that saves little. So such
+# a chunk is built as ``model_construct`` builds one — the four slots pydantic keeps, every field as validation sets
+# it — in a third of the time. This is guarded: at import, built and validated chunks are compared slot by slot (and
+# pydantic's slots, post-init and private attributes checked); on any difference every chunk is validated instead.
+# ``tests/unit/test_wire_stream.py`` compares the two as a user sees them.
+_new = object.__new__
+_set = object.__setattr__
 
 
-def text_chunk(content: str, reasoning: str = "") -> ChatGenerationChunk:
-    """A chunk of answer text and/or reasoning, equal to ``ChatGenerationChunk(message=AIMessageChunk(...))``."""
-    additional = {"reasoning_content": reasoning} if reasoning else {}
-    if not _CONSTRUCT:
-        return ChatGenerationChunk(message=AIMessageChunk(content=content, additional_kwargs=additional))
-    message = _construct_message(
-        {"content", "additional_kwargs"} if reasoning else {"content"},  # fresh: pydantic adds to the set
-        content=content,
-        additional_kwargs=additional,  # fresh dicts and lists: chunks share no mutable state
-        response_metadata={},
-        type="AIMessageChunk",
-        name=None,
-        id=None,
-        tool_calls=[],
-        invalid_tool_calls=[],
-        usage_metadata=None,
-        tool_call_chunks=[],
-        chunk_position=None,
+def _validated_chunk(content: str, reasoning: str = "") -> ChatGenerationChunk:
+    fields: dict[str, Any] = {"additional_kwargs": {"reasoning_content": reasoning}} if reasoning else {}
+    return ChatGenerationChunk(message=AIMessageChunk(content=content, **fields))
+
+
+def _built_chunk(content: str, reasoning: str = "") -> ChatGenerationChunk:
+    message = _new(AIMessageChunk)
+    _set(
+        message,
+        "__dict__",
+        {
+            "content": content,
+            "additional_kwargs": {"reasoning_content": reasoning} if reasoning else {},
+            "response_metadata": {},  # fresh dicts and lists: chunks share no mutable state
+            "type": "AIMessageChunk",
+            "name": None,
+            "id": None,
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "usage_metadata": None,
+            "tool_call_chunks": [],
+            "chunk_position": None,
+        },
     )
-    return _construct_generation(
-        {"message", "text"}, message=message, text=message.text, generation_info=None, type="ChatGenerationChunk"
+    _set(message, "__pydantic_fields_set__", {"content", "additional_kwargs"} if reasoning else {"content"})
+    _set(message, "__pydantic_extra__", {})
+    _set(message, "__pydantic_private__", None)
+    generation = _new(ChatGenerationChunk)
+    _set(
+        generation,
+        "__dict__",
+        {"text": message.text, "generation_info": None, "type": "ChatGenerationChunk", "message": message},
     )
+    _set(generation, "__pydantic_fields_set__", {"message", "text"})
+    _set(generation, "__pydantic_extra__", None)
+    _set(generation, "__pydantic_private__", None)
+    return generation
+
+
+def _builds_alike() -> bool:
+    """Whether :func:`_built_chunk` gives exactly what validation gives, with this pydantic and langchain-core."""
+    if BaseModel.__slots__ != ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
+        return False
+    for cls in (AIMessageChunk, ChatGenerationChunk):
+        if cls.__pydantic_post_init__ or cls.__private_attributes__ or cls.__pydantic_root_model__:
+            return False
+    for content, reasoning in (("a", ""), ("", "b"), ("a", "b")):
+        built, validated = _built_chunk(content, reasoning), _validated_chunk(content, reasoning)
+        for ours, theirs in ((built, validated), (built.message, validated.message)):
+            if type(ours) is not type(theirs) or type(ours.text) is not type(theirs.text):
+                return False
+            if any(getattr(ours, slot) != getattr(theirs, slot) for slot in BaseModel.__slots__):
+                return False
+    return True
+
+
+text_chunk = _built_chunk if _builds_alike() else _validated_chunk
+"""A chunk of answer text and/or reasoning: ``text_chunk(content, reasoning="")``."""
 
 
 class ChatStreamState:

@@ -7,9 +7,11 @@ recording shows are hand-made in the shape WIRE-FORMAT.md describes.
 from __future__ import annotations
 
 import json
+import pickle
 from typing import Any
 
 import pytest
+from langchain_core.load import dumpd
 from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
@@ -477,6 +479,8 @@ def test_text_chunks_are_the_chunks_validation_builds(delta: dict[str, Any], exp
     assert got.message.model_fields_set == expected.message.model_fields_set
     assert got.message.model_dump() == expected.message.model_dump()
     assert got.model_dump(exclude_unset=True) == expected.model_dump(exclude_unset=True)
+    assert dumpd(got) == dumpd(expected) and pickle.loads(pickle.dumps(got)) == expected
+    assert got + got == expected + expected and (got + got).model_fields_set == (expected + expected).model_fields_set
 
 
 def test_text_chunks_share_no_mutable_state() -> None:
