@@ -214,15 +214,16 @@ class ChatStreamState:
         return None
 
     def _remember_summary(self, event: Mapping[str, Any]) -> None:
+        # The first value wins; later chunks repeat it. A key a provider never sends costs one lookup per chunk.
         summary = self.summary
-        missing = []
-        for key in self._missing:  # the first value wins; later chunks repeat it
+        found = False
+        for key in self._missing:
             value = event.get(key)
             if value:
                 summary[key] = value
-            else:
-                missing.append(key)
-        self._missing = tuple(missing)
+                found = True
+        if found:
+            self._missing = tuple(key for key in self._missing if key not in summary)
 
     def final_chunk(self, headers: Mapping[str, str]) -> ChatGenerationChunk:
         """The one last chunk: text still held back, finish_reason, usage and response metadata."""

@@ -428,6 +428,17 @@ def test_first_id_and_model_win() -> None:
     assert meta["id"] == "chatcmpl-7" and meta["model_name"] == "Qwen/Qwen3-32B"
 
 
+def test_a_summary_key_missing_at_first_is_taken_from_a_later_chunk() -> None:
+    # Once seen, a key is no longer read; one not sent yet is still looked for on every chunk, and its first value wins.
+    events = [
+        _chunk({"content": "a"}),
+        {**_chunk({"content": "b"}), "system_fingerprint": "fp-1", "id": "other"},
+        {**_chunk({"content": "c"}), "system_fingerprint": "fp-2"},
+    ]
+    meta = merged(run(events)).response_metadata
+    assert meta["system_fingerprint"] == "fp-1" and meta["id"] == "chatcmpl-7"
+
+
 def test_events_survive_a_json_round_trip() -> None:
     # What the transport yields is plain parsed JSON; the state must not depend on object identity.
     events, _ = recorded_events(WITH_STREAM.format("fireworks-ai"))
