@@ -84,17 +84,18 @@ class Invoke(_RunnableStep):
 
 
 @dataclass(frozen=True, slots=True)
-class Next:
-    """The next item of a source opened by :class:`Events` or :class:`Relay`, or :data:`END`."""
-
+class _SourceStep:
     source: Any
 
 
 @dataclass(frozen=True, slots=True)
-class Close:
-    """Close a source early (the driver closes every source it opened when the plan ends anyway)."""
+class Next(_SourceStep):
+    """The next item of a source opened by :class:`Events` or :class:`Relay`, or :data:`END`."""
 
-    source: Any
+
+@dataclass(frozen=True, slots=True)
+class Close(_SourceStep):
+    """Close a source early (the driver closes every source it opened when the plan ends anyway)."""
 
 
 Plan = Generator[Any, Any, _R]
