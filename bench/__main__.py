@@ -59,7 +59,9 @@ def print_table(rows: list[Row]) -> None:
     print("-" * len(header))
     for row in rows:
         ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
-        if row.target is None:
+        if getattr(row, "ideal_target", None) is not None:
+            target = f"<= {row.ideal_target:.2f}x raw-in-LC"
+        elif row.target is None:
             target = f"(vs {row.baseline})" if row.baseline else ""
         elif row.ratio is not None:
             target = f"<= {row.target:.2f}x {row.baseline}"

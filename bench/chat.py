@@ -1,8 +1,9 @@
 """Chat benchmarks: ChatHFServerless against raw httpx2 and LangChain's own floor, on the loopback server.
 
 Every figure is a median over interleaved repeats (the contenders take turns, so drift hits all of them alike).
-Targets: invoke <= 1.15 x (raw + floor), stream <= 1.3 x (raw + floor), fan-out <= 1.3 x raw, import <= 300 ms
-(our own share, on top of the langchain_core modules we build on).
+Targets: invoke <= 1.05 x and stream <= 1.10 x the raw code inside a minimal LangChain chat model (``IdealChat``; the
+ratio to raw + floor measured apart is shown too), fan-out <= 1.3 x raw, import <= 300 ms (our own share, on top of
+the langchain_core modules we build on).
 """
 
 from __future__ import annotations
@@ -50,9 +51,13 @@ class Row:
     ideal: float | None = None
     """The same work done by raw httpx2 inside a minimal LangChain chat model: the least any integration costs."""
     vs_ideal: float | None = None
+    ideal_target: float | None = None
+    """When set, the row is judged by ``vs_ideal`` against it."""
 
     @property
     def ok(self) -> bool | None:
+        if self.ideal_target is not None and self.vs_ideal is not None:
+            return self.vs_ideal <= self.ideal_target
         if self.target is None:
             return None
         value = self.ratio if self.ratio is not None else self.ours
@@ -206,7 +211,9 @@ def paired(samples: dict[str, list[float]], over: tuple[str, ...]) -> float:
     return statistics.median(ratios)
 
 
-def _row(name: str, t: dict[str, list[float]], over: tuple[str, ...], target: float) -> Row:
+def _row(
+    name: str, t: dict[str, list[float]], over: tuple[str, ...], target: float | None, ideal_target: float | None = None
+) -> Row:
     med = {k: statistics.median(v) for k, v in t.items()}
     return Row(
         name,
@@ -219,6 +226,7 @@ def _row(name: str, t: dict[str, list[float]], over: tuple[str, ...], target: fl
         " + ".join(over),
         med.get("ideal"),
         paired(t, ("ideal",)) if "ideal" in t else None,
+        ideal_target,
     )
 
 
@@ -240,7 +248,7 @@ def bench_invoke(base_url: str, *, calls: int = 50, repeats: int = 15) -> Row:
         "ideal": lambda: ideal.invoke(PROMPT),
     }
     interleaved(contenders, calls // 2, 1)  # warm-up
-    return _row("invoke, per call", interleaved(contenders, calls, repeats), ("raw", "floor"), 1.15)
+    return _row("invoke, per call", interleaved(contenders, calls, repeats), ("raw", "floor"), None, 1.05)
 
 
 def bench_stream(base_url: str, *, calls: int = 5, repeats: int = 15) -> Row:
@@ -259,7 +267,7 @@ def bench_stream(base_url: str, *, calls: int = 5, repeats: int = 15) -> Row:
     contenders = {"raw": raw.stream, "ours": consume(llm), "floor": consume(floor), "ideal": consume(ideal)}
     interleaved(contenders, 2, 1)
     t = interleaved(contenders, calls, repeats)
-    return _row(f"stream {STREAM_CHUNKS} chunks, per stream", t, ("raw", "floor"), 1.3)
+    return _row(f"stream {STREAM_CHUNKS} chunks, per stream", t, ("raw", "floor"), None, 1.10)
 
 
 async def _fanout(base_url: str, repeats: int) -> dict[str, list[float]]:

@@ -13,8 +13,8 @@ configured header to leak. A URL is fetched only if
 - the body stays within ``max_bytes`` (a larger ``Content-Length`` is refused before reading; a body without one is
   streamed and abandoned as soon as it is too large) and the whole fetch within ``timeout`` seconds.
 
-The logic is one generator plan (:func:`fetch_plan`) that yields steps and receives their results; a sync and an
-async driver execute them, as the task tools do (see ``tools/_base.py``).
+The logic is one generator plan (:func:`fetch_plan`) that yields steps and receives their results; the package's
+sync and async plan drivers (``_plan``) execute them, with a handler table per wire, as for every other call.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from typing import Any, Literal, NoReturn
 from urllib.parse import urljoin, urlsplit
 
 import httpx2
+
+from langchain_hfserverless._plan import AsyncHandlers, Handlers, arun, run
 
 MAX_REDIRECTS = 5
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -323,7 +325,12 @@ def _read_body(
     return Fetched(url, b"".join(pieces), response.headers.get("content-type"))
 
 
-# ---------------------------------------------------------------------------------------------- the two drivers
+# ---------------------------------------------------------------------------------------------- the two wires
+# The plan runs on the package's plan drivers (``_plan``); each wire is the handler table for one of them.
+
+
+def _addresses(infos: list[Any]) -> list[str]:
+    return [str(info[4][0]) for info in infos]
 
 
 class _SyncWire:
@@ -333,92 +340,75 @@ class _SyncWire:
         self._transport = httpx2.HTTPTransport(retries=0)  # a bare transport: no cookies, auth, proxies or env
         self._response: httpx2.Response | None = None
         self._body: Iterator[bytes] = iter(())
+        self.handlers: Handlers = {
+            Resolve: lambda step: _addresses(socket.getaddrinfo(step.host, step.port, type=socket.SOCK_STREAM)),
+            Connect: self._connect,
+            Read: lambda step: next(self._body, b""),
+        }
 
-    def do(self, step: FetchStep) -> Any:
-        if isinstance(step, Resolve):
-            infos = socket.getaddrinfo(step.host, step.port, type=socket.SOCK_STREAM)
-            return [str(info[4][0]) for info in infos]
-        if isinstance(step, Connect):
-            self.close_response()
-            self._response = self._transport.handle_request(step.request)
-            self._body = self._response.iter_raw()
-            return self._response
-        return next(self._body, b"")
+    def _connect(self, step: Connect) -> httpx2.Response:
+        self.close(transport=False)
+        self._response = response = self._transport.handle_request(step.request)
+        self._body = response.iter_raw()
+        return response
 
-    def close_response(self) -> None:
+    def close(self, *, transport: bool = True) -> None:
         if self._response is not None:
             self._response.close()
             self._response = None
-
-    def close(self) -> None:
-        self.close_response()
-        self._transport.close()
+        if transport:
+            self._transport.close()
 
 
 class _AsyncWire:
+    """Executes fetch steps with awaitable calls; DNS runs in a thread (getaddrinfo blocks)."""
+
     def __init__(self) -> None:
         self._transport = httpx2.AsyncHTTPTransport(retries=0)
         self._response: httpx2.Response | None = None
         self._body: AsyncIterator[bytes] | None = None
+        self.handlers: AsyncHandlers = {
+            Resolve: self._resolve,
+            Connect: self._connect,
+            Read: self._read,
+        }
 
-    async def do(self, step: FetchStep) -> Any:
-        if isinstance(step, Resolve):
-            # getaddrinfo blocks: keep it off the event loop.
-            infos = await asyncio.to_thread(socket.getaddrinfo, step.host, step.port, type=socket.SOCK_STREAM)
-            return [str(info[4][0]) for info in infos]
-        if isinstance(step, Connect):
-            await self.close_response()
-            self._response = await self._transport.handle_async_request(step.request)
-            self._body = self._response.aiter_raw()
-            return self._response
+    @staticmethod
+    async def _resolve(step: Resolve) -> list[str]:
+        return _addresses(await asyncio.to_thread(socket.getaddrinfo, step.host, step.port, type=socket.SOCK_STREAM))
+
+    async def _connect(self, step: Connect) -> httpx2.Response:
+        await self.aclose(transport=False)
+        self._response = response = await self._transport.handle_async_request(step.request)
+        self._body = response.aiter_raw()
+        return response
+
+    async def _read(self, step: Read) -> bytes:
         assert self._body is not None
         return await anext(self._body, b"")
 
-    async def close_response(self) -> None:
+    async def aclose(self, *, transport: bool = True) -> None:
         if self._response is not None:
             await self._response.aclose()
             self._response = None
-
-    async def close(self) -> None:
-        await self.close_response()
-        await self._transport.aclose()
+        if transport:
+            await self._transport.aclose()
 
 
 def fetch_untrusted(url: str, *, max_bytes: int, timeout: float, allow_private: bool = False) -> Fetched:
     """Fetch ``url`` from untrusted input under this module's rules (blocking)."""
-    plan = fetch_plan(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
     wire = _SyncWire()
-    result: Any = None
-    error: Exception | None = None
     try:
-        while True:
-            step = plan.throw(error) if error is not None else plan.send(result)
-            try:
-                result, error = wire.do(step), None
-            except Exception as exc:
-                result, error = None, exc
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return run(fetch_plan(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private), wire.handlers)
     finally:
-        plan.close()
         wire.close()
 
 
 async def afetch_untrusted(url: str, *, max_bytes: int, timeout: float, allow_private: bool = False) -> Fetched:
     """Fetch ``url`` from untrusted input under this module's rules (awaitable; DNS runs in a thread)."""
-    plan = fetch_plan(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
     wire = _AsyncWire()
-    result: Any = None
-    error: Exception | None = None
+    plan = fetch_plan(url, max_bytes=max_bytes, timeout=timeout, allow_private=allow_private)
     try:
-        while True:
-            step = plan.throw(error) if error is not None else plan.send(result)
-            try:
-                result, error = await wire.do(step), None
-            except Exception as exc:
-                result, error = None, exc
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return await arun(plan, wire.handlers)
     finally:
-        plan.close()
-        await wire.close()
+        await wire.aclose()

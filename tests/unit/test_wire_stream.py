@@ -7,10 +7,13 @@ recording shows are hand-made in the shape WIRE-FORMAT.md describes.
 from __future__ import annotations
 
 import json
+import pickle
 from typing import Any
 
 import pytest
+from langchain_core.load import dumpd
 from langchain_core.messages import AIMessageChunk
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from langchain_hfserverless._wire.stream import ChatStreamState
@@ -425,6 +428,17 @@ def test_first_id_and_model_win() -> None:
     assert meta["id"] == "chatcmpl-7" and meta["model_name"] == "Qwen/Qwen3-32B"
 
 
+def test_a_summary_key_missing_at_first_is_taken_from_a_later_chunk() -> None:
+    # Once seen, a key is no longer read; one not sent yet is still looked for on every chunk, and its first value wins.
+    events = [
+        _chunk({"content": "a"}),
+        {**_chunk({"content": "b"}), "system_fingerprint": "fp-1", "id": "other"},
+        {**_chunk({"content": "c"}), "system_fingerprint": "fp-2"},
+    ]
+    meta = merged(run(events)).response_metadata
+    assert meta["system_fingerprint"] == "fp-1" and meta["id"] == "chatcmpl-7"
+
+
 def test_events_survive_a_json_round_trip() -> None:
     # What the transport yields is plain parsed JSON; the state must not depend on object identity.
     events, _ = recorded_events(WITH_STREAM.format("fireworks-ai"))
@@ -448,3 +462,49 @@ def test_parallel_calls_streamed_at_one_index_stay_separate() -> None:
     assert message is not None
     message = message + state.final_chunk({}).message
     assert [(c["id"], c["name"], c["args"]) for c in message.tool_calls] == [("a", "f", {"x": 1}), ("b", "g", {"y": 2})]
+
+
+# ---------------------------------------- the fast chunk construction
+
+VALIDATED = [
+    ({"content": "tok "}, ChatGenerationChunk(message=AIMessageChunk(content="tok "))),
+    (
+        {"reasoning_content": "hm"},
+        ChatGenerationChunk(message=AIMessageChunk(content="", additional_kwargs={"reasoning_content": "hm"})),
+    ),
+    (
+        {"content": "a", "reasoning": "b"},
+        ChatGenerationChunk(message=AIMessageChunk(content="a", additional_kwargs={"reasoning_content": "b"})),
+    ),
+]
+
+
+@pytest.mark.parametrize(("delta", "expected"), VALIDATED, ids=["content", "reasoning", "both"])
+def test_text_chunks_are_the_chunks_validation_builds(delta: dict[str, Any], expected: ChatGenerationChunk) -> None:
+    # Text and reasoning chunks skip pydantic validation; what the user gets must not differ in any way.
+    got = ChatStreamState().chunk_from_event(_chunk(delta))
+    assert got is not None
+    assert got == expected
+    assert type(got.text) is type(expected.text) and got.text == expected.text
+    assert got.model_fields_set == expected.model_fields_set
+    assert got.message.model_fields_set == expected.message.model_fields_set
+    assert got.message.model_dump() == expected.message.model_dump()
+    assert got.model_dump(exclude_unset=True) == expected.model_dump(exclude_unset=True)
+    assert dumpd(got) == dumpd(expected) and pickle.loads(pickle.dumps(got)) == expected
+    assert got + got == expected + expected and (got + got).model_fields_set == (expected + expected).model_fields_set
+
+
+def test_text_chunks_share_no_mutable_state() -> None:
+    # Built without validation, each chunk still gets its own dicts, lists and fields-set.
+    state = ChatStreamState()
+    first, second = (state.chunk_from_event(_chunk({"content": t})) for t in ("a", "b"))
+    assert first is not None and second is not None
+    first.message.additional_kwargs["x"] = 1
+    first.message.response_metadata["y"] = 2
+    first.message.tool_call_chunks.append(tool_call_chunk(name="f", args=None, id=None, index=0))
+    first.message.id = "run-1"  # what langchain-core does to every streamed chunk
+    assert second.message.additional_kwargs == {} and second.message.response_metadata == {}
+    assert second.message.tool_call_chunks == [] and second.message.id is None
+    assert "id" not in second.message.model_fields_set
+    third = state.chunk_from_event(_chunk({"content": "c"}))
+    assert third is not None and third.message.model_fields_set == {"content"}
