@@ -8,6 +8,7 @@ is ``__snapshots__/test_chat_models.ambr``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from typing import Annotated, Any
@@ -38,6 +39,7 @@ from langchain_hfserverless._wire.response_format import (
 )
 from tests.conftest import SHARED
 from tests.loopback import LoopbackServer, sse
+from tests.unit.answers import CHAT_ANSWER, CHAT_STREAM
 
 _THINKING = {
     "id": "chatcmpl-9",
@@ -1009,3 +1011,65 @@ class TestChatHFServerlessUnit(ChatModelUnitTests):
         assert isinstance(revived, ChatHFServerless)
         assert revived.model_dump() == model.model_dump()
         assert revived.api_key is not None and revived.api_key.get_secret_value() == FAKE_TOKEN
+
+
+def test_invoke_with_stream_false_is_a_plain_call(server: LoopbackServer) -> None:
+    """``invoke(..., stream=False)`` is langchain-core's way to force a non-streamed call; it used to TypeError."""
+    server.reply(body=CHAT_ANSWER)
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0)
+    assert llm.invoke("x", stream=False).content == "hi"
+    assert server.requests[0].json() == {"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": False}
+
+
+def test_invoke_with_stream_true_streams(server: LoopbackServer) -> None:
+    server.reply(body=CHAT_STREAM)
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0)
+    assert llm.invoke("x", stream=True).content == "hi"
+    assert server.requests[0].json() == {
+        "model": "m",
+        "messages": [{"role": "user", "content": "x"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+
+def test_streaming_model_invoked_with_stream_false_does_not_stream(server: LoopbackServer) -> None:
+    server.reply(body=CHAT_ANSWER)
+    llm = ChatHFServerless(base_url=server.url, model="m", streaming=True, max_retries=0)
+    assert llm.invoke("x", stream=False).content == "hi"
+    assert server.requests[0].json()["stream"] is False
+
+
+def test_ainvoke_and_bind_with_stream_keyword(server: LoopbackServer) -> None:
+    server.reply(body=CHAT_ANSWER)
+    server.reply(body=CHAT_ANSWER)
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0)
+    assert asyncio.run(llm.ainvoke("x", stream=False)).content == "hi"
+    assert llm.bind(stream=False).invoke("y").content == "hi"
+    assert [r.json()["stream"] for r in server.requests] == [False, False]
+
+
+def test_call_time_stream_usage_is_honoured_and_never_sent(server: LoopbackServer) -> None:
+    server.reply(body=CHAT_STREAM)
+    server.reply(body=CHAT_ANSWER)
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0)
+    list(llm.stream("x", stream_usage=False))
+    llm.invoke("y", stream_usage=True)
+    streamed, plain = (r.json() for r in server.requests)
+    assert "stream_usage" not in streamed and "stream_options" not in streamed
+    assert "stream_usage" not in plain and "stream_options" not in plain
+
+
+def test_call_time_stream_usage_true_asks_for_usage(server: LoopbackServer) -> None:
+    server.reply(body=CHAT_STREAM)
+    llm = ChatHFServerless(base_url=server.url, model="m", stream_usage=False, max_retries=0)
+    list(llm.stream("x", stream_usage=True))
+    body = server.requests[0].json()
+    assert body["stream_options"] == {"include_usage": True} and "stream_usage" not in body
+
+
+def test_call_time_stream_options_are_sent_as_given(server: LoopbackServer) -> None:
+    server.reply(body=CHAT_STREAM)
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0)
+    list(llm.stream("x", stream_options={"include_usage": False}))
+    assert server.requests[0].json()["stream_options"] == {"include_usage": False}
