@@ -1,7 +1,8 @@
 """HFServerlessEmbeddings and ``_wire/embeddings``: shapes, pooling, batching, concurrency, order, retries, dialects.
 
 HTTP tests run against the loopback server. Where an answer must depend on the request (order under concurrency),
-the server's queue is replaced by a responder that builds each answer from the request it just recorded.
+the server's queue is replaced by a responder that builds each answer from the request it just recorded. The
+file ends with langchain-tests' standard unit suite (``EmbeddingsUnitTests``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from langchain_tests.unit_tests import EmbeddingsUnitTests
 
 from langchain_hfserverless import _transport
 from langchain_hfserverless._wire.embeddings import (
@@ -652,3 +654,24 @@ def test_other_errors_are_not_guessed_around(server: LoopbackServer) -> None:
     with pytest.raises(HFServerlessAuthenticationError):
         HFServerlessEmbeddings(base_url=server.url, max_retries=0).embed_query("t1")
     assert len(server.requests) == 1
+
+
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+FAKE_TOKEN = "hf_fake_unit_test_token"
+
+
+class TestHFServerlessEmbeddingsUnit(EmbeddingsUnitTests):
+    @property
+    def embeddings_class(self) -> type[HFServerlessEmbeddings]:
+        return HFServerlessEmbeddings
+
+    @property
+    def embedding_model_params(self) -> dict[str, Any]:
+        return {"model": MODEL, "provider": "hf-inference", "api_key": FAKE_TOKEN}
+
+    @property
+    def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
+        # HF_TOKEN is read when a request is made, never copied onto the model.
+        return {"HF_TOKEN": FAKE_TOKEN}, {"model": MODEL}, {"model": MODEL, "api_key": None}

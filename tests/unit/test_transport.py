@@ -1,4 +1,6 @@
-"""RouterTransport against the loopback server: retries, headers, auth hygiene, routing, streams and timeouts.
+"""``_transport.py``: RouterTransport against the loopback server: retries, headers, auth hygiene, routing, streams
+and timeouts; a pooled keep-alive connection the server closed while idle is resent once on a fresh one; event loops,
+decoding and redirect errors, and one transport and pool per batch (bugs a fresh-eyes review found).
 
 No test sleeps for a retry: the transport's pause is replaced by a recorder, and the tests assert the waits it was
 asked for instead of timing anything.
@@ -6,16 +8,21 @@ asked for instead of timing anything.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import json
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx2
 import pytest
 
-from langchain_hfserverless import _transport
+from langchain_hfserverless import ChatHFServerless, _transport
 from langchain_hfserverless._transport import Route, RouterTransport, StreamMeta
 from langchain_hfserverless._wire.routing import ROUTER_CHAT_URL
 from langchain_hfserverless.errors import (
@@ -30,6 +37,7 @@ from langchain_hfserverless.errors import (
     HFServerlessTimeoutError,
 )
 from tests.loopback import LoopbackServer, sse
+from tests.unit.answers import CHAT_ANSWER, CHAT_STREAM
 
 TOKEN = "hf_explicitSECRETtoken0123456789"
 AMBIENT = "hf_ambientSECRETtoken9876543210"
@@ -745,3 +753,318 @@ def test_an_overflow_behind_a_retryable_status_is_not_retried(server: LoopbackSe
         transport.post(_route(transport), {})
     assert len(server.requests) == 1
     assert waits == []
+
+
+_ANSWER = {
+    "id": "chatcmpl-1",
+    "model": "tiny",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}
+
+
+_SSE = (
+    b'data: {"id":"c","model":"tiny","choices":[{"index":0,"delta":{"role":"assistant","content":"hi"}}]}\n\n'
+    b'data: {"id":"c","model":"tiny","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+class HangUpServer:
+    """A raw HTTP/1.1 server on 127.0.0.1 that keeps connections alive and, when ``answers(conn, nth)`` says no,
+    reads the ``nth`` request of connection ``conn`` (both from 0) and closes without a byte of answer: what a
+    client sees when a server's idle timeout fires just as a kept-alive connection is reused.
+
+    ``seen`` lists ``(conn, nth)`` of every request read.
+    """
+
+    def __init__(self, answers: Callable[[int, int], bool]) -> None:
+        self.answers = answers
+        self.seen: list[tuple[int, int]] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.1)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._accept = threading.Thread(target=self._serve, daemon=True)
+        self._accept.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        conn_index = 0
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            thread = threading.Thread(target=self._handle, args=(conn, conn_index), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+            conn_index += 1
+
+    def _handle(self, conn: socket.socket, index: int) -> None:
+        buffer = b""
+        nth = 0
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                length = next(
+                    (
+                        int(v)
+                        for k, _, v in (line.partition(":") for line in lines[1:])
+                        if k.lower() == "content-length"
+                    ),
+                    0,
+                )
+                while len(buffer) < length:
+                    buffer += conn.recv(65536)
+                body, buffer = buffer[:length], buffer[length:]
+                self.seen.append((index, nth))
+                if not self.answers(index, nth):
+                    conn.shutdown(socket.SHUT_RDWR)  # FIN, no answer
+                    return
+                nth += 1
+                if json.loads(body).get("stream"):
+                    payload, kind = _SSE, b"text/event-stream"
+                else:
+                    payload, kind = json.dumps(_ANSWER).encode(), b"application/json"
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: "
+                    + kind
+                    + b"\r\ncontent-length: "
+                    + str(len(payload)).encode()
+                    + b"\r\nconnection: keep-alive\r\n\r\n"
+                    + payload
+                )
+
+    def close(self) -> None:
+        self._stop.set()
+        self._accept.join()
+        self._sock.close()
+
+
+@pytest.fixture
+def hang_up() -> Iterator[Callable[[Callable[[int, int], bool]], HangUpServer]]:
+    servers: list[HangUpServer] = []
+
+    def make(answers: Callable[[int, int], bool]) -> HangUpServer:
+        servers.append(HangUpServer(answers))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def _stale_second_request(conn: int, nth: int) -> bool:
+    """Connection 0 answers its first request and hangs up on its second; every later connection answers."""
+    return not (conn == 0 and nth == 1)
+
+
+def _call(chat: ChatHFServerless, how: str) -> str:
+    if how == "stream":
+        return "".join(str(chunk.content) for chunk in chat.stream("hello"))
+    return str(chat.invoke("hello").content)
+
+
+async def _acall(chat: ChatHFServerless, how: str) -> str:
+    if how == "stream":
+        return "".join([str(chunk.content) async for chunk in chat.astream("hello")])
+    return str((await chat.ainvoke("hello")).content)
+
+
+@pytest.mark.parametrize("how", ["invoke", "stream"])
+def test_request_on_a_connection_the_server_closed_is_resent_once(hang_up, how: str) -> None:
+    server = hang_up(_stale_second_request)
+    chat = ChatHFServerless(base_url=server.url, model="tiny", max_retries=0)
+
+    assert _call(chat, how) == "hi"
+    assert _call(chat, how) == "hi"
+
+    # The second call met the stale connection 0, then went on a fresh connection 1.
+    assert server.seen == [(0, 0), (0, 1), (1, 0)]
+
+
+@pytest.mark.parametrize("how", ["invoke", "stream"])
+async def test_async_request_on_a_connection_the_server_closed_is_resent_once(hang_up, how: str) -> None:
+    server = hang_up(_stale_second_request)
+    chat = ChatHFServerless(base_url=server.url, model="tiny", max_retries=0)
+
+    assert await _acall(chat, how) == "hi"
+    assert await _acall(chat, how) == "hi"
+
+    assert server.seen == [(0, 0), (0, 1), (1, 0)]
+
+
+def test_fresh_connection_hung_up_on_is_not_resent(hang_up) -> None:
+    server = hang_up(lambda conn, nth: False)
+    chat = ChatHFServerless(base_url=server.url, model="tiny", max_retries=0)
+
+    with pytest.raises(HFServerlessConnectionError, match="without sending a response"):
+        chat.invoke("hello")
+    assert server.seen == [(0, 0)]
+
+
+async def test_async_fresh_connection_hung_up_on_is_not_resent(hang_up) -> None:
+    server = hang_up(lambda conn, nth: False)
+    chat = ChatHFServerless(base_url=server.url, model="tiny", max_retries=0)
+
+    with pytest.raises(HFServerlessConnectionError, match="without sending a response"):
+        await chat.ainvoke("hello")
+    assert server.seen == [(0, 0)]
+
+
+def test_stale_connection_is_resent_only_once(hang_up) -> None:
+    """The fresh connection hangs up too: the error comes out after exactly one resend, not a loop."""
+    server = hang_up(lambda conn, nth: conn == 0 and nth == 0)
+    chat = ChatHFServerless(base_url=server.url, model="tiny", max_retries=0)
+    chat.invoke("hello")
+
+    with pytest.raises(HFServerlessConnectionError):
+        chat.invoke("hello")
+    assert server.seen == [(0, 0), (0, 1), (1, 0)]
+
+
+def test_resend_does_not_spend_max_retries(hang_up) -> None:
+    """With max_retries=1 a stale connection plus one failing fresh attempt still has its one retry left."""
+    server = hang_up(lambda conn, nth: (conn, nth) not in ((0, 1), (1, 0)))
+    chat = ChatHFServerless(base_url=server.url, model="tiny", max_retries=1)
+    chat.invoke("hello")
+
+    assert chat.invoke("hello").content == "hi"
+    assert server.seen == [(0, 0), (0, 1), (1, 0), (2, 0)]
+
+
+def test_async_chat_looks_the_provider_up_off_the_event_loop(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """provider="together" asks the Hub for the provider's model id: a blocking HTTP call, kept off the loop."""
+    from huggingface_hub.hf_api import InferenceProviderMapping
+    from huggingface_hub.inference._providers import PROVIDERS, _common
+
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    mapping = InferenceProviderMapping(
+        provider="together", hf_model_id=model, providerId="together/llama", task="conversational", status="live"
+    )
+    lookups: list[int] = []
+
+    def fetch(name: str) -> list[Any]:
+        lookups.append(threading.get_ident())
+        return [mapping]
+
+    monkeypatch.setattr(_common, "_fetch_inference_provider_mapping", fetch)
+    monkeypatch.setattr(PROVIDERS["together"]["conversational"], "base_url", server.url)
+    server.reply(body=CHAT_ANSWER)
+    server.reply(body=CHAT_STREAM)
+    llm = ChatHFServerless(model=model, provider="together", api_key="k", max_retries=0)
+    ainvoke = ChatHFServerless(model=model, provider="together", api_key="k", max_retries=0)
+
+    async def main() -> int:
+        await ainvoke.ainvoke("x")
+        [chunk async for chunk in llm.astream("y")]
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert lookups and loop_thread not in lookups
+    assert [r.json()["model"] for r in server.requests] == ["together/llama", "together/llama"]
+
+
+def test_closed_event_loops_are_released(server: LoopbackServer) -> None:
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0)
+    loops: list[weakref.ref[asyncio.AbstractEventLoop]] = []
+
+    async def call() -> None:
+        loops.append(weakref.ref(asyncio.get_running_loop()))
+        await llm.ainvoke("x")
+
+    for _ in range(3):
+        server.reply(body=CHAT_ANSWER)
+        asyncio.run(call())
+    gc.collect()
+    # asyncio.run() closes a loop's pooled client as the loop shuts down: no loop is kept alive by the pool, so
+    # the memory held stays bounded however many asyncio.run() calls share the model.
+    assert [ref() for ref in loops] == [None, None, None]
+
+
+def test_undecodable_body_is_a_typed_error(server: LoopbackServer) -> None:
+    server.reply(body=b"not gzip at all", headers={"content-type": "application/json", "content-encoding": "gzip"})
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0)
+    with pytest.raises(HFServerlessError):
+        llm.invoke("x")
+
+
+def test_redirect_loop_is_a_typed_error(server: LoopbackServer) -> None:
+    server.default = None
+    for _ in range(30):
+        server.reply(302, b"", headers={"location": "/again"})
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0)
+    with pytest.raises(HFServerlessError):
+        llm.invoke("x")
+
+
+def _json_default(server: LoopbackServer) -> None:
+    import json
+
+    from tests.loopback import Answer
+
+    server.default = Answer(200, {"content-type": "application/json"}, json.dumps(CHAT_ANSWER).encode())
+
+
+def _hold_first_two(made: list[Any]) -> Any:
+    """A constructor hook: the first two callers wait for each other (at most 2 s), so two threads that race to
+    build the same lazy object are both caught inside; with a lock, the second never gets there."""
+    both_inside = threading.Barrier(2, timeout=2)
+
+    def hold() -> None:
+        made.append(None)
+        if len(made) <= 2:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_inside.wait()
+
+    return hold
+
+
+def test_batch_builds_one_transport(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from langchain_hfserverless import _connection
+
+    made: list[Any] = []
+    hold = _hold_first_two(made)
+
+    class Counted(_connection.RouterTransport):
+        def __init__(self, **kwargs: Any) -> None:
+            hold()
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(_connection, "RouterTransport", Counted)
+    _json_default(server)
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0)
+    llm.batch(["a", "b", "c", "d"], config={"max_concurrency": 4})
+    assert len(made) == 1
+
+
+def test_batch_builds_one_pooled_client(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx2
+
+    made: list[Any] = []
+    hold = _hold_first_two(made)
+    original = httpx2.Client.__init__
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> None:
+        hold()
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(httpx2.Client, "__init__", counted)
+    _json_default(server)
+    # Pools are shared per process and timeout: a timeout no other test uses makes this batch the pool's first use.
+    llm = ChatHFServerless(base_url=server.url, model="m", max_retries=0, timeout=17.25)
+    assert llm._transport is not None  # built up front: this test is about the client
+    llm.batch(["a", "b", "c", "d"], config={"max_concurrency": 4})
+    assert len(made) == 1

@@ -22,7 +22,7 @@ from tests.loopback import Answer, LoopbackServer, Seen
 ray = pytest.importorskip("ray", reason="ray is an optional extra: pip install 'langchain-hfserverless[ray]'")
 pytest.importorskip("ray.data", reason="the recipes need Ray Data: pip install 'ray[data]'")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))
 

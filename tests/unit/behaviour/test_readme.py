@@ -1,4 +1,6 @@
-"""The README's Python snippets type-check under ``mypy --strict`` with pydantic's mypy plugin, as a user's would."""
+"""The README as a user reads it: its Python snippets type-check under ``mypy --strict`` with pydantic's mypy
+plugin, as a user's would, and its ``## Task tools`` table lists exactly the tools ``create_task_tool`` knows: task,
+tool name and default model, one row each, in the registry's order."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from langchain_hfserverless.tools import DEFAULT_MODELS, TASK_TOOLS
+from tests.cassettes import ROOT
+
 README = ROOT / "README.md"
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
@@ -35,3 +39,21 @@ def test_readme_snippets_type_check_strictly(tmp_path: Path) -> None:
         ["--strict", "--config-file", str(config), "--cache-dir", str(tmp_path / ".mypy_cache"), *files]
     )
     assert status == 0, stdout + stderr
+
+
+def _first_table(section: str) -> list[list[str]]:
+    lines = section[section.index("\n| Hub task") + 1 :].splitlines()
+    table = []
+    for line in lines[2:]:  # after the header and its |---| line
+        if not line.startswith("|"):
+            break
+        table.append([cell.strip() for cell in line.strip("|").split("|")])
+    return table
+
+
+def test_the_task_tools_table_matches_the_registry() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = _first_table(text[text.index("## Task tools") :])
+    table = [(task, name.strip("`"), model) for task, name, model, *_ in rows]
+    registry = [(task, cls.model_fields["name"].default, DEFAULT_MODELS[task]) for task, cls in TASK_TOOLS.items()]
+    assert table == registry

@@ -34,7 +34,7 @@ def test_importing_the_package_loads_no_adapter() -> None:
 def test_version_is_the_projects() -> None:
     from langchain_hfserverless import __version__
 
-    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    pyproject = (Path(__file__).parents[3] / "pyproject.toml").read_text()
     assert f'\nversion = "{__version__}"\n' in pyproject
     assert "__version__" in langchain_hfserverless.__all__
 
@@ -43,7 +43,7 @@ def _build(kind: str, out: Path) -> Path:
     """Build the wheel or sdist offline, with the build backend of the test environment (no isolation)."""
     pytest.importorskip("build")
     pytest.importorskip("setuptools")
-    root = Path(__file__).parents[2]
+    root = Path(__file__).parents[3]
     done = subprocess.run(
         [sys.executable, "-m", "build", f"--{kind}", "--no-isolation", "--outdir", str(out), str(root)],
         capture_output=True,

@@ -1,4 +1,5 @@
-"""Media in and out of the task tools (``tools/_media.py``): recognising, reading, checking and describing."""
+"""Media in and out of the task tools (``tools/_media.py``): recognising, reading, checking and describing; and
+what a model is told it may send in a media argument, read from the tool-call schema a chat model receives."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import struct
 import wave
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.tools import ToolException
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from langchain_hfserverless.tools import MediaBytes, MediaInputError
+from langchain_hfserverless.tools import TASK_TOOLS, MediaBytes, MediaInputError
 from langchain_hfserverless.tools._media import (
     RemoteMedia,
     audio_seconds,
@@ -203,3 +206,47 @@ def test_summaries_say_size_format_and_dimensions() -> None:
     assert summarise_media(MediaBytes(png(5, 3), "image/png")).startswith("5x3 PNG image, ")
     assert summarise_media(MediaBytes(wav(0.5), "audio/wav")).startswith("0.5 s WAV audio, ")
     assert summarise_media(MediaBytes(b"ID3" + b"\x00" * 2000, "audio/mpeg")) == "MPEG audio, 2 KB"
+
+
+MEDIA_ARGUMENTS = ("image", "audio")
+
+
+def _media_arguments() -> list[tuple[str, str]]:
+    found = []
+    for task, cls in sorted(TASK_TOOLS.items()):
+        tool = cls(api_key="hf_fake_description_token")
+        properties = convert_to_openai_tool(tool)["function"]["parameters"]["properties"]
+        found += [(task, name) for name in properties if name in MEDIA_ARGUMENTS]
+    return found
+
+
+MEDIA = _media_arguments()
+
+
+def _description(task: str, argument: str, **settings: Any) -> str:
+    tool = TASK_TOOLS[task](api_key="hf_fake_description_token", **settings)
+    return str(convert_to_openai_tool(tool)["function"]["parameters"]["properties"][argument]["description"])
+
+
+def test_every_media_reading_tool_is_checked() -> None:
+    tasks = {task for task, _ in MEDIA}
+    assert {"image-to-text", "automatic-speech-recognition", "image-to-image", "image-to-video"} <= tasks
+    assert {"document-question-answering", "audio-to-audio", "image-segmentation"} <= tasks
+    assert len(MEDIA) == 12
+
+
+@pytest.mark.parametrize(("task", "argument"), MEDIA, ids=[f"{t}.{a}" for t, a in MEDIA])
+def test_a_media_argument_offers_what_every_tool_accepts(task: str, argument: str) -> None:
+    text = _description(task, argument)
+    assert "http(s) URL" in text and "data: URL" in text and "base64" in text
+
+
+@pytest.mark.parametrize(("task", "argument"), MEDIA, ids=[f"{t}.{a}" for t, a in MEDIA])
+def test_a_file_path_is_offered_only_as_the_exception(task: str, argument: str) -> None:
+    """Local paths are refused by default: the model must not be told a path is the first thing to send."""
+    for settings in ({}, {"allow_local_files": True}, {"local_files_dir": "."}):
+        text = _description(task, argument, **settings)
+        path = text.find("file path")
+        assert path > text.find("base64") >= 0, text  # after the forms always accepted
+        sentence = text[text.rfind(".", 0, path) + 1 :]
+        assert "only where this tool is set up to read local files" in sentence, text
