@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from vcr.errors import CannotOverwriteExistingCassetteException
 
 from langchain_hfserverless import ChatHFServerless
+from tests.integration.conftest import _PER_VARIANT
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 OVERRIDE_MODEL = "meta-llama/Llama-3.2-3B-Instruct"
@@ -135,6 +136,23 @@ class TestChatHFServerlessStandard(ChatModelIntegrationTests):
 # What a cassette's answer says reaches the caller: who served, the request id, the native model name, and usage as
 # the last figure. The cassettes are SYNTHETIC (invented answers in real shapes): these tests assert what our code
 # makes of them; that providers really answer in these shapes is checked by tests/replay/ on real recordings.
+
+
+@pytest.mark.vcr
+class TestChatHFServerlessStandardV1(TestChatHFServerlessStandard):
+    """The same suite with ``output_version="v1"`` (standard content blocks). The requests are the same — the output
+    version is not a request parameter — so it replays the same cassettes."""
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {**super().chat_model_params, "output_version": "v1"}
+
+    @pytest.fixture
+    def default_cassette_name(self, request: pytest.FixtureRequest) -> str:
+        name = request.node.originalname
+        if name in _PER_VARIANT:
+            name = request.node.name
+        return f"TestChatHFServerlessStandard/{name}"
 
 
 def _model(**params: Any) -> ChatHFServerless:
