@@ -143,5 +143,7 @@ def api(llm: ChatHFServerless) -> RouteApi:
     return RouteApi(
         functools.partial(_request, llm),
         functools.partial(_result, llm),
-        lambda route: ResponsesStreamState(model=route.model, provider=route.provider),
+        lambda route: ResponsesStreamState(
+            model=route.model, provider=route.provider, output_version=llm.output_version
+        ),
     )

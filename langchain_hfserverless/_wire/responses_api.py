@@ -26,6 +26,7 @@ Answer (:func:`chat_result_from_response`, :class:`ResponsesStreamState`):
     - ``output_version="v1"`` (non-streamed) -> content blocks in output order: ``reasoning``, ``text``,
       ``tool_call``, an ``mcp_call`` as ``server_tool_call`` (name = the MCP tool, ``extras.server_label``) plus
       ``server_tool_result`` (status ``success``/``error``), other MCP items as ``non_standard`` blocks.
+      Streamed, text and reasoning arrive as they come and the MCP items' blocks come on the last chunk.
     - ``response.failed`` / ``error`` events and failed answers raise the package's typed errors.
 """
 
@@ -430,9 +431,12 @@ class ResponsesStreamState:
     ``output_index`` is not reliable for every item); name and ``call_id`` come once, on the first fragment.
     """
 
-    def __init__(self, *, model: str | None = None, provider: str | None = None) -> None:
+    def __init__(
+        self, *, model: str | None = None, provider: str | None = None, output_version: str | None = None
+    ) -> None:
         self.model = model
         self.provider = provider
+        self.output_version = output_version
         self.response: Mapping[str, Any] | None = None
         self._call_index: dict[str, int] = {}
         self._has_calls = False
@@ -499,6 +503,9 @@ class ResponsesStreamState:
     def final_chunk(self, headers: Mapping[str, str]) -> ChatGenerationChunk:
         """The last chunk: usage, finish_reason, metadata and the MCP items the server ran.
 
+        The MCP items go in ``additional_kwargs["mcp"]``; with ``output_version="v1"`` also as content blocks, the
+        same blocks as a non-streamed answer (the server sends no deltas of them worth a chunk each).
+
         Raises:
             HFServerlessAPIError: the stream ended before ``response.completed``.
         """
@@ -516,8 +523,11 @@ class ResponsesStreamState:
         finish = _finish_reason(response, self._has_calls)
         meta = _metadata(response, headers)
         meta["finish_reason"] = finish
+        content: Any = ""
+        if self.output_version == "v1" and mcp:
+            content = [block for item in mcp for block in _mcp_blocks(item)]
         message = AIMessageChunk(
-            content="",
+            content=content,
             additional_kwargs={"mcp": mcp} if mcp else {},
             usage_metadata=usage_from_responses(response.get("usage")),
             response_metadata=meta,

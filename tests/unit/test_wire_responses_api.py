@@ -322,6 +322,25 @@ def test_mcp_stream_surfaces_server_run_items_on_the_last_chunk() -> None:
     assert mcp[1]["output"] == "Sunny in Brooklyn, NY, 22 degrees fahrenheit."
 
 
+def test_mcp_stream_v1_gives_the_blocks_of_a_whole_answer_on_the_last_chunk() -> None:
+    _, events = stream("mcp_stream")
+    completed = next(e["response"] for e in events if e["type"] == "response.completed")
+    whole = chat_result_from_response(completed, HEADERS, output_version="v1").generations[0].message
+    chunks, _ = run(events, output_version="v1")
+    assert [c.content for c in chunks[:-1]] == ["2"]  # text as it comes
+    last = chunks[-1]
+    assert isinstance(whole.content, list)
+    assert last.content == [b for b in whole.content if isinstance(b, dict) and b["type"] != "text"]
+    assert [b["type"] for b in last.content if isinstance(b, dict)] == [
+        "non_standard",
+        "server_tool_call",
+        "server_tool_result",
+    ]
+    assert [i["type"] for i in last.additional_kwargs["mcp"]] == ["mcp_list_tools", "mcp_call"]
+    plain, _ = run(stream("text_stream")[1], output_version="v1")
+    assert plain[-1].content == ""  # no MCP item, no block
+
+
 def test_failed_stream_raises_typed_error() -> None:
     _, events = stream("error_stream")
     state = ResponsesStreamState(model=MODEL, provider="auto")
