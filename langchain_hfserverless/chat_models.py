@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LanguageModelInput, ModelProfile
@@ -27,6 +27,7 @@ from langchain_hfserverless._catalog_cache import LoadCatalog, cached_catalog
 from langchain_hfserverless._connection import HFConnection
 from langchain_hfserverless._plan import END, Events, Next, Open, Plan, Post, arun, astream, run, stream
 from langchain_hfserverless._responses_route import RouteApi
+from langchain_hfserverless._serializable import RouterModel
 from langchain_hfserverless._tokens import TokenCounting
 from langchain_hfserverless._transport import ChatRequest, Reply, Route, StreamMeta
 from langchain_hfserverless._wire.capability import REASONING_EFFORTS, cost_metadata, request_needs, routing_policy
@@ -69,7 +70,7 @@ ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 logger = logging.getLogger("langchain_hfserverless")
 
 
-class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
+class ChatHFServerless(HFConnection, RouterModel, TokenCounting, BaseChatModel):
     """Chat model on the Hugging Face router (Inference Providers), a dedicated Endpoint, TGI or vLLM.
 
     The request carries exactly what you set — no sampling defaults are injected — plus any call-time keyword
@@ -89,6 +90,8 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
             llm = ChatHFServerless(model="meta-llama/Llama-3.1-8B-Instruct", max_tokens=64)
             print(llm.invoke("Say hello in French.").content)
     """
+
+    lc_module: ClassVar[str] = "chat_models"
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -202,18 +205,6 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         return "chat-hfserverless"
 
     @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "HF_TOKEN"}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["langchain_hfserverless", "chat_models"]
-
-    @property
     def model_name(self) -> str | None:
         return self.model
 
@@ -231,21 +222,14 @@ class ChatHFServerless(HFConnection, TokenCounting, BaseChatModel):
         return params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider="huggingface",
-            ls_model_name=kwargs.get("model") or self.model or "",
-            ls_model_type="chat",
-        )
-        temperature = kwargs.get("temperature", self.temperature)
-        if temperature is not None:
-            params["ls_temperature"] = temperature
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if max_tokens is not None:
-            params["ls_max_tokens"] = max_tokens
         ls_stop = stop or kwargs.get("stop") or self.stop
-        if ls_stop:
-            params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else list(ls_stop)
-        return params
+        return self._ls_params(
+            "chat",
+            kwargs.get("model") or self.model or "",
+            kwargs.get("temperature", self.temperature),
+            kwargs.get("max_tokens", self.max_tokens),
+            ([ls_stop] if isinstance(ls_stop, str) else list(ls_stop)) if ls_stop else None,
+        )
 
     # ------------------------------------------------------------------ request building
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManager, CallbackManagerForLLMRun
 from langchain_core.language_models.llms import BaseLLM, LangSmithParams
@@ -31,6 +31,7 @@ from langchain_hfserverless._plan import (
     run,
     stream,
 )
+from langchain_hfserverless._serializable import RouterModel
 from langchain_hfserverless._tokens import TokenCounting
 from langchain_hfserverless._transport import Reply, Route, StreamMeta, TaskRequest
 from langchain_hfserverless._wire.completions import (
@@ -63,7 +64,7 @@ from langchain_hfserverless.errors import HFServerlessAPIError, HFServerlessErro
 _TASK = "text-generation"
 
 
-class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
+class HFServerlessLLM(HFConnection, RouterModel, TokenCounting, BaseLLM):
     """Text generation for base models, on the router or your own server: TGI's ``{"inputs", "parameters"}`` or
     OpenAI completions (``{"prompt", "max_tokens", ...}``: vLLM, SGLang, llama.cpp, TGI's ``/v1/completions``).
 
@@ -86,6 +87,8 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
 
             local = HFServerlessLLM(base_url="http://localhost:8000/v1/completions", max_new_tokens=20)
     """
+
+    lc_module: ClassVar[str] = "llms"
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -152,18 +155,6 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         return "hfserverless-llm"
 
     @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "HF_TOKEN"}
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["langchain_hfserverless", "llms"]
-
-    @property
     def _identifying_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model, "provider": self.provider, "base_url": self.base_url}
         params.update({name: getattr(self, name) for name in PARAMETER_FIELDS})
@@ -172,17 +163,13 @@ class HFServerlessLLM(HFConnection, TokenCounting, BaseLLM):
         return params
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(ls_provider="huggingface", ls_model_name=self.model or "", ls_model_type="llm")
-        temperature = kwargs.get("temperature", self.temperature)
-        if temperature is not None:
-            params["ls_temperature"] = temperature
-        max_tokens = kwargs.get("max_new_tokens", self.max_new_tokens)
-        if max_tokens is not None:
-            params["ls_max_tokens"] = max_tokens
-        stops = stop_list(stop if stop is not None else self.stop)
-        if stops:
-            params["ls_stop"] = stops
-        return params
+        return self._ls_params(
+            "llm",
+            self.model or "",
+            kwargs.get("temperature", self.temperature),
+            kwargs.get("max_new_tokens", self.max_new_tokens),
+            stop_list(stop if stop is not None else self.stop),
+        )
 
     def get_num_tokens_from_messages(self, messages: list[BaseMessage], tools: Sequence[Any] | None = None) -> int:
         """Tokens of the prompt an LLM makes of messages (``Human: ...`` lines, as langchain-core joins them)."""

@@ -213,10 +213,15 @@ def info_of(delta: CompletionDelta) -> dict[str, Any]:
     info: dict[str, Any] = {}
     if delta.finish_reason is not None:
         info["finish_reason"] = delta.finish_reason
-    if delta.logprobs is not None:
-        info["logprobs"] = delta.logprobs
-    if delta.usage:
-        info["usage"] = delta.usage
+    return with_logprobs_and_usage(info, delta.logprobs, delta.usage)
+
+
+def with_logprobs_and_usage(info: dict[str, Any], logprobs: Any, usage: Any) -> dict[str, Any]:
+    """``info`` with the answer's logprobs and usage added, those the server sent (both forms read them alike)."""
+    if logprobs is not None:
+        info["logprobs"] = logprobs
+    if usage:
+        info["usage"] = usage
     return info
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from langchain_hfserverless._wire.completions import completion_delta, info_of, merge_logprobs
+from langchain_hfserverless._wire.completions import completion_delta, info_of, merge_logprobs, with_logprobs_and_usage
 
 PARAMETER_FIELDS = (
     "max_new_tokens",
@@ -195,11 +195,7 @@ class TextStreamState:
         info["finish_reason"] = finish
         if self.tokens:
             info["tokens"] = self.tokens
-        if self.logprobs is not None:
-            info["logprobs"] = self.logprobs
-        if self.usage:
-            info["usage"] = self.usage
-        return info
+        return with_logprobs_and_usage(info, self.logprobs, self.usage)
 
 
 def is_chat_only_message(message: str) -> bool:

@@ -42,25 +42,6 @@ from langchain_hfserverless.tools.vision import (
     ZeroShotImageClassificationTool,
 )
 
-# The task tools beyond toolkit.py's first fifteen, registered here so create_task_tool and HFServerlessToolkit
-# know them whichever module is imported first (the package always runs this file before any submodule).
-for _tool in (
-    FillMaskTool,
-    TableQuestionAnsweringTool,
-    DocumentQuestionAnsweringTool,
-    ZeroShotImageClassificationTool,
-    ImageSegmentationTool,
-    AudioClassificationTool,
-    AudioToAudioTool,
-    TabularClassificationTool,
-    TabularRegressionTool,
-    TextToVideoTool,
-    ImageToVideoTool,
-):
-    TASK_TOOLS.setdefault(_tool.task, _tool)
-    DEFAULT_MODELS.setdefault(_tool.task, _tool.default_model)
-del _tool
-
 __all__ = [
     "DEFAULT_MODELS",
     "TASK_TOOLS",

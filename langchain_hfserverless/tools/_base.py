@@ -9,10 +9,10 @@ exists once.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForToolRun, CallbackManagerForToolRun
 from langchain_core.tools import BaseTool
@@ -70,6 +70,7 @@ class FetchUntrusted:
 
 Step = Open | Post | Get | FetchUntrusted | Pause
 Plan = Generator[Step, Any, tuple[Any, Any]]
+T = TypeVar("T")
 
 
 class HFServerlessTaskTool(HFConnection, BaseTool):
@@ -200,6 +201,32 @@ class HFServerlessTaskTool(HFConnection, BaseTool):
             raise error_from_event(payload, model=route.model, provider=route.provider)
         return payload, route
 
+    def _read_json(
+        self,
+        inputs: Any,
+        parameters: Mapping[str, Any] | None,
+        read: Callable[[Any], T],
+        extra_payload: Mapping[str, Any] | None = None,
+    ) -> Generator[Step, Any, T]:
+        """The JSON answer of the task call as ``read`` makes it; an answer ``read`` cannot use raises the API error."""
+        payload, route = yield from self._call_json(inputs, parameters, extra_payload)
+        try:
+            return read(payload)
+        except AnswerError as exc:
+            raise self._unreadable(route, exc) from None
+
+    def _read_media_json(
+        self,
+        value: Any,
+        kind: MediaKind,
+        parameters: Mapping[str, Any] | None,
+        read: Callable[[Any], T],
+        extra: Callable[[MediaBytes], Mapping[str, Any]] | None = None,
+    ) -> Generator[Step, Any, T]:
+        """:meth:`_read_json` with one media argument as the inputs (``extra`` adds body keys made from it)."""
+        media = yield from self._media_input(value, kind)
+        return (yield from self._read_json(hub_bytes(media), parameters, read, extra(media) if extra else None))
+
     def _media_input(self, value: Any, kind: MediaKind) -> Generator[Step, Any, MediaBytes]:
         """A media argument as checked bytes; an http(s) URL is fetched first, without any credential."""
         media = read_media_input(
@@ -242,6 +269,21 @@ class HFServerlessMediaTool(HFServerlessTaskTool):
     """Seconds between two polls of a provider's job."""
     max_polls: int = 300
     """Polls before giving up on a job (then HFServerlessTimeoutError)."""
+
+    def _generate(self, inputs: Any, parameters: Mapping[str, Any] | None, kind: MediaKind, what: str) -> Plan:
+        """The whole plan of a generating tool: one call, its image/audio/video in any answer style, the result."""
+        route: Route = yield Open(inputs, parameters or None)
+        reply: Reply = yield Post(route)
+        media = yield from self._answer_media(route, reply, kind)
+        return self._media_result(media, what)
+
+    def _output_directory(self) -> Path | None:
+        """``output_dir``, created if need be; ``None`` when files are not to be saved."""
+        if not self.output_dir:
+            return None
+        directory = Path(self.output_dir).expanduser()
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
 
     def _answer_media(self, route: Route, reply: Reply, kind: MediaKind) -> Generator[Step, Any, MediaBytes]:
         """The generated image/audio of an answer: read in place, fetched from a URL, or awaited from a job."""
@@ -286,9 +328,8 @@ class HFServerlessMediaTool(HFServerlessTaskTool):
     def _media_result(self, media: MediaBytes, what: str) -> tuple[Any, MediaBytes]:
         """Content for the model (text, plus the image as a block) and the bytes as the artifact."""
         text = f"{what} ({summarise_media(media)})."
-        if self.output_dir:
-            directory = Path(self.output_dir).expanduser()
-            directory.mkdir(parents=True, exist_ok=True)
+        directory = self._output_directory()
+        if directory is not None:
             text += f" Saved to {media.save(directory)}."
         if media.source_url and media.source_url.startswith("https://"):
             text += f" URL: {media.source_url}"

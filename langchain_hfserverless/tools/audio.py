@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -16,9 +15,7 @@ from langchain_hfserverless.tools._base import (
     HFServerlessMediaTool,
     HFServerlessTaskTool,
     MediaInput,
-    Open,
     Plan,
-    Post,
     hub_bytes,
 )
 from langchain_hfserverless.tools._jobs import AnswerError
@@ -56,10 +53,7 @@ class TextToSpeechTool(HFServerlessMediaTool):
 
     def _plan(self, **kwargs: Any) -> Plan:
         args = TextToSpeechInput(**kwargs)
-        route = yield Open(args.text, self._parameters() or None)
-        reply = yield Post(route)
-        audio = yield from self._answer_media(route, reply, "audio")
-        return self._media_result(audio, "Generated speech")
+        return self._generate(args.text, self._parameters(), "audio", "Generated speech")
 
 
 class SpeechRecognitionInput(BaseModel):
@@ -122,7 +116,7 @@ class SpeechRecognitionTool(HFServerlessTaskTool):
         audio = yield from self._media_input(args.audio, "audio")
         payload, route = yield from self._call_json(hub_bytes(audio), self._parameters())
         try:
-            return transcript_of(payload, route)
+            return transcript_of(payload, route)  # reads with the route's provider helper
         except AnswerError as exc:
             raise self._unreadable(route, exc) from None
 
@@ -160,12 +154,7 @@ class AudioClassificationTool(HFServerlessTaskTool):
 
     def _plan(self, **kwargs: Any) -> Plan:
         args = AudioClassificationInput(**kwargs)
-        audio = yield from self._media_input(args.audio, "audio")
-        payload, route = yield from self._call_json(hub_bytes(audio), self._parameters(top_k=args.top_k))
-        try:
-            return labels_answer(payload)
-        except AnswerError as exc:
-            raise self._unreadable(route, exc) from None
+        return self._read_media_json(args.audio, "audio", self._parameters(top_k=args.top_k), labels_answer)
 
 
 class AudioToAudioInput(BaseModel):
@@ -220,17 +209,10 @@ class AudioToAudioTool(HFServerlessMediaTool):
 
     def _plan(self, **kwargs: Any) -> Plan:
         args = AudioToAudioInput(**kwargs)
-        audio = yield from self._media_input(args.audio, "audio")
-        payload, route = yield from self._call_json(hub_bytes(audio), self._parameters())
-        try:
-            outputs = produced_audio(payload)
-        except AnswerError as exc:
-            raise self._unreadable(route, exc) from None
+        outputs = yield from self._read_media_json(args.audio, "audio", self._parameters(), produced_audio)
         if not outputs:
             return "The model produced no audio.", []
-        directory = Path(self.output_dir).expanduser() if self.output_dir else None
-        if directory is not None:
-            directory.mkdir(parents=True, exist_ok=True)
+        directory = self._output_directory()
         lines = []
         for label, clip in outputs:
             line = f"{label or 'audio'}: {summarise_media(clip)}"

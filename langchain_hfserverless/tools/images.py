@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from langchain_hfserverless.tools._base import HFServerlessMediaTool, MediaInput, Open, Plan, Post, hub_bytes
+from langchain_hfserverless.tools._base import HFServerlessMediaTool, MediaInput, Plan, hub_bytes
 
 
 class TextToImageInput(BaseModel):
@@ -48,10 +48,7 @@ class TextToImageTool(HFServerlessMediaTool):
     def _plan(self, **kwargs: Any) -> Plan:
         args = TextToImageInput(**kwargs)
         parameters = self._parameters(negative_prompt=args.negative_prompt, width=args.width, height=args.height)
-        route = yield Open(args.prompt, parameters or None)
-        reply = yield Post(route)
-        image = yield from self._answer_media(route, reply, "image")
-        return self._media_result(image, "Generated the image")
+        return self._generate(args.prompt, parameters, "image", "Generated the image")
 
 
 class ImageToImageInput(BaseModel):
@@ -89,7 +86,4 @@ class ImageToImageTool(HFServerlessMediaTool):
         args = ImageToImageInput(**kwargs)
         source = yield from self._media_input(args.image, "image")
         parameters = self._parameters(prompt=args.prompt, negative_prompt=args.negative_prompt)
-        route = yield Open(hub_bytes(source), parameters)
-        reply = yield Post(route)
-        image = yield from self._answer_media(route, reply, "image")
-        return self._media_result(image, "Edited the image")
+        return (yield from self._generate(hub_bytes(source), parameters, "image", "Edited the image"))

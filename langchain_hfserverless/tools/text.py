@@ -3,7 +3,6 @@ fill-mask."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from langchain_core.tools import ToolException
@@ -18,18 +17,6 @@ from langchain_hfserverless.tools._answers import (
     text_answer,
 )
 from langchain_hfserverless.tools._base import HFServerlessTaskTool, Plan
-from langchain_hfserverless.tools._jobs import AnswerError
-
-
-class _TextJSONTool(HFServerlessTaskTool):
-    """A tool that sends text inputs (plus parameters) and reads a JSON answer with ``read``."""
-
-    def _text_plan(self, inputs: Any, parameters: dict[str, Any], read: Callable[[Any], tuple[Any, Any]]) -> Plan:
-        payload, route = yield from self._call_json(inputs, parameters)
-        try:
-            return read(payload)
-        except AnswerError as exc:
-            raise self._unreadable(route, exc) from None
 
 
 class TranslationInput(BaseModel):
@@ -44,7 +31,7 @@ class TranslationInput(BaseModel):
     )
 
 
-class TranslationTool(_TextJSONTool):
+class TranslationTool(HFServerlessTaskTool):
     """Translate text (Hub task ``translation``).
 
     Example:
@@ -67,14 +54,14 @@ class TranslationTool(_TextJSONTool):
     def _plan(self, **kwargs: Any) -> Plan:
         args = TranslationInput(**kwargs)
         parameters = self._parameters(src_lang=args.src_lang, tgt_lang=args.tgt_lang)
-        return self._text_plan(args.text, parameters, lambda p: text_answer(p, "translation_text"))
+        return self._read_json(args.text, parameters, lambda p: text_answer(p, "translation_text"))
 
 
 class SummarizationInput(BaseModel):
     text: str = Field(min_length=1, description="The long text (article, report, transcript) to summarise.")
 
 
-class SummarizationTool(_TextJSONTool):
+class SummarizationTool(HFServerlessTaskTool):
     """Summarise a long text (Hub task ``summarization``).
 
     Example:
@@ -96,7 +83,7 @@ class SummarizationTool(_TextJSONTool):
 
     def _plan(self, **kwargs: Any) -> Plan:
         args = SummarizationInput(**kwargs)
-        return self._text_plan(args.text, self._parameters(), lambda p: text_answer(p, "summary_text"))
+        return self._read_json(args.text, self._parameters(), lambda p: text_answer(p, "summary_text"))
 
 
 class ZeroShotInput(BaseModel):
@@ -109,7 +96,7 @@ class ZeroShotInput(BaseModel):
     )
 
 
-class ZeroShotClassificationTool(_TextJSONTool):
+class ZeroShotClassificationTool(HFServerlessTaskTool):
     """Classify text into labels you choose at call time (Hub task ``zero-shot-classification``).
 
     Example:
@@ -133,14 +120,14 @@ class ZeroShotClassificationTool(_TextJSONTool):
     def _plan(self, **kwargs: Any) -> Plan:
         args = ZeroShotInput(**kwargs)
         parameters = self._parameters(candidate_labels=args.candidate_labels, multi_label=args.multi_label)
-        return self._text_plan(args.text, parameters, labels_answer)
+        return self._read_json(args.text, parameters, labels_answer)
 
 
 class TextInput(BaseModel):
     text: str = Field(min_length=1, description="The text to analyse.")
 
 
-class TextClassificationTool(_TextJSONTool):
+class TextClassificationTool(HFServerlessTaskTool):
     """Classify text with a fine-tuned classifier's own labels (Hub task ``text-classification``).
 
     Example:
@@ -161,10 +148,10 @@ class TextClassificationTool(_TextJSONTool):
     args_schema: type[BaseModel] = TextInput
 
     def _plan(self, **kwargs: Any) -> Plan:
-        return self._text_plan(TextInput(**kwargs).text, self._parameters(), labels_answer)
+        return self._read_json(TextInput(**kwargs).text, self._parameters(), labels_answer)
 
 
-class TokenClassificationTool(_TextJSONTool):
+class TokenClassificationTool(HFServerlessTaskTool):
     """Extract named entities from text (Hub task ``token-classification``).
 
     Example:
@@ -185,7 +172,7 @@ class TokenClassificationTool(_TextJSONTool):
     args_schema: type[BaseModel] = TextInput
 
     def _plan(self, **kwargs: Any) -> Plan:
-        return self._text_plan(TextInput(**kwargs).text, self._parameters(), entities_answer)
+        return self._read_json(TextInput(**kwargs).text, self._parameters(), entities_answer)
 
 
 class QuestionAnsweringInput(BaseModel):
@@ -193,7 +180,7 @@ class QuestionAnsweringInput(BaseModel):
     context: str = Field(min_length=1, description="The passage that contains the answer.")
 
 
-class QuestionAnsweringTool(_TextJSONTool):
+class QuestionAnsweringTool(HFServerlessTaskTool):
     """Extract the answer to a question from a passage (Hub task ``question-answering``).
 
     Example:
@@ -217,7 +204,7 @@ class QuestionAnsweringTool(_TextJSONTool):
     def _plan(self, **kwargs: Any) -> Plan:
         args = QuestionAnsweringInput(**kwargs)
         inputs = {"question": args.question, "context": args.context}
-        return self._text_plan(inputs, self._parameters(), answers_answer)
+        return self._read_json(inputs, self._parameters(), answers_answer)
 
 
 class SentenceSimilarityInput(BaseModel):
@@ -225,7 +212,7 @@ class SentenceSimilarityInput(BaseModel):
     sentences: list[str] = Field(min_length=1, description="The sentences to compare with the reference.")
 
 
-class SentenceSimilarityTool(_TextJSONTool):
+class SentenceSimilarityTool(HFServerlessTaskTool):
     """Score how close in meaning sentences are to a reference sentence (Hub task ``sentence-similarity``).
 
     Example:
@@ -249,7 +236,7 @@ class SentenceSimilarityTool(_TextJSONTool):
     def _plan(self, **kwargs: Any) -> Plan:
         args = SentenceSimilarityInput(**kwargs)
         inputs = {"source_sentence": args.source_sentence, "sentences": args.sentences}
-        return self._text_plan(inputs, self._parameters(), lambda p: similarity_answer(p, args.sentences))
+        return self._read_json(inputs, self._parameters(), lambda p: similarity_answer(p, args.sentences))
 
 
 _MASKS = ("[MASK]", "<mask>")
@@ -267,7 +254,7 @@ class FillMaskInput(BaseModel):
     )
 
 
-class FillMaskTool(_TextJSONTool):
+class FillMaskTool(HFServerlessTaskTool):
     """Predict the missing word of a sentence (Hub task ``fill-mask``).
 
     The artifact is the server's list of ``{"sequence", "score", "token", "token_str"}``, most likely first.
@@ -306,4 +293,4 @@ class FillMaskTool(_TextJSONTool):
                 "'Paris is the [MASK] of France.'"
             )
         parameters = self._parameters(top_k=args.top_k, targets=args.targets)
-        return self._text_plan(text, parameters, fill_mask_answer)
+        return self._read_json(text, parameters, fill_mask_answer)

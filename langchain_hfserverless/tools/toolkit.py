@@ -10,43 +10,38 @@ from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from langchain_hfserverless._connection import HFConnection
+from langchain_hfserverless.tools import audio, images, tables, text, video, vision
 from langchain_hfserverless.tools._base import HFServerlessMediaTool, HFServerlessTaskTool
-from langchain_hfserverless.tools.audio import SpeechRecognitionTool, TextToSpeechTool
-from langchain_hfserverless.tools.images import ImageToImageTool, TextToImageTool
-from langchain_hfserverless.tools.text import (
-    QuestionAnsweringTool,
-    SentenceSimilarityTool,
-    SummarizationTool,
-    TextClassificationTool,
-    TokenClassificationTool,
-    TranslationTool,
-    ZeroShotClassificationTool,
-)
-from langchain_hfserverless.tools.vision import (
-    ImageClassificationTool,
-    ImageToTextTool,
-    ObjectDetectionTool,
-    VisualQuestionAnsweringTool,
-)
 
 TASK_TOOLS: dict[str, type[HFServerlessTaskTool]] = {
     cls.task: cls
     for cls in (
-        TextToImageTool,
-        ImageToImageTool,
-        TextToSpeechTool,
-        SpeechRecognitionTool,
-        ImageToTextTool,
-        VisualQuestionAnsweringTool,
-        ImageClassificationTool,
-        ObjectDetectionTool,
-        TranslationTool,
-        SummarizationTool,
-        ZeroShotClassificationTool,
-        TextClassificationTool,
-        TokenClassificationTool,
-        QuestionAnsweringTool,
-        SentenceSimilarityTool,
+        images.TextToImageTool,
+        images.ImageToImageTool,
+        audio.TextToSpeechTool,
+        audio.SpeechRecognitionTool,
+        vision.ImageToTextTool,
+        vision.VisualQuestionAnsweringTool,
+        vision.ImageClassificationTool,
+        vision.ObjectDetectionTool,
+        text.TranslationTool,
+        text.SummarizationTool,
+        text.ZeroShotClassificationTool,
+        text.TextClassificationTool,
+        text.TokenClassificationTool,
+        text.QuestionAnsweringTool,
+        text.SentenceSimilarityTool,
+        text.FillMaskTool,
+        tables.TableQuestionAnsweringTool,
+        vision.DocumentQuestionAnsweringTool,
+        vision.ZeroShotImageClassificationTool,
+        vision.ImageSegmentationTool,
+        audio.AudioClassificationTool,
+        audio.AudioToAudioTool,
+        tables.TabularClassificationTool,
+        tables.TabularRegressionTool,
+        video.TextToVideoTool,
+        video.ImageToVideoTool,
     )
 }
 """Tool class per Hub task id."""

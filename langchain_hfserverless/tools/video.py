@@ -12,7 +12,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from langchain_hfserverless.tools._base import HFServerlessMediaTool, MediaInput, Open, Plan, Post, hub_bytes
+from langchain_hfserverless.tools._base import HFServerlessMediaTool, MediaInput, Plan, hub_bytes
+
+
+class _VideoTool(HFServerlessMediaTool):
+    """A video generating tool: polls a provider's job longer than for an image."""
+
+    max_polls: int = 600
+    """Polls before giving up on a job (videos take longer than images)."""
 
 
 class TextToVideoInput(BaseModel):
@@ -24,7 +31,7 @@ class TextToVideoInput(BaseModel):
     seed: int | None = Field(default=None, ge=0, description="Random seed, to reproduce a clip (optional).")
 
 
-class TextToVideoTool(HFServerlessMediaTool):
+class TextToVideoTool(_VideoTool):
     """Generate a short video from a text prompt (Hub task ``text-to-video``).
 
     Served through fal-ai, replicate, novita, together and wavespeed; the job is polled until the clip is ready.
@@ -51,16 +58,11 @@ class TextToVideoTool(HFServerlessMediaTool):
         "Slow (often minutes). Returns the video."
     )
     args_schema: type[BaseModel] = TextToVideoInput
-    max_polls: int = 600
-    """Polls before giving up on a job (videos take longer than images)."""
 
     def _plan(self, **kwargs: Any) -> Plan:
         args = TextToVideoInput(**kwargs)
         parameters = self._parameters(negative_prompt=args.negative_prompt, seed=args.seed)
-        route = yield Open(args.prompt, parameters or None)
-        reply = yield Post(route)
-        video = yield from self._answer_media(route, reply, "video")
-        return self._media_result(video, "Generated the video")
+        return self._generate(args.prompt, parameters, "video", "Generated the video")
 
 
 class ImageToVideoInput(BaseModel):
@@ -73,7 +75,7 @@ class ImageToVideoInput(BaseModel):
     negative_prompt: str | None = Field(default=None, description="What the video must NOT show (optional).")
 
 
-class ImageToVideoTool(HFServerlessMediaTool):
+class ImageToVideoTool(_VideoTool):
     """Animate an image into a short video (Hub task ``image-to-video``).
 
     Served through fal-ai, together and wavespeed. The artifact is the video as :class:`MediaBytes`.
@@ -99,14 +101,9 @@ class ImageToVideoTool(HFServerlessMediaTool):
         "optionally saying how it should move. Slow (often minutes). Returns the video."
     )
     args_schema: type[BaseModel] = ImageToVideoInput
-    max_polls: int = 600
-    """Polls before giving up on a job (videos take longer than images)."""
 
     def _plan(self, **kwargs: Any) -> Plan:
         args = ImageToVideoInput(**kwargs)
         source = yield from self._media_input(args.image, "image")
         parameters = self._parameters(prompt=args.prompt, negative_prompt=args.negative_prompt)
-        route = yield Open(hub_bytes(source), parameters or None)
-        reply = yield Post(route)
-        video = yield from self._answer_media(route, reply, "video")
-        return self._media_result(video, "Generated the video")
+        return (yield from self._generate(hub_bytes(source), parameters, "video", "Generated the video"))

@@ -4,8 +4,7 @@ zero-shot), object detection, segmentation."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Generator, Mapping
-from pathlib import Path
+from collections.abc import Generator, Mapping
 from typing import Any
 
 import orjson
@@ -26,7 +25,7 @@ from langchain_hfserverless.tools._base import (
     hub_bytes,
 )
 from langchain_hfserverless.tools._jobs import AnswerError
-from langchain_hfserverless.tools._media import MediaBytes, image_size, media_output
+from langchain_hfserverless.tools._media import image_size, media_output
 
 # What a model may send: media tools refuse local paths unless configured (allow_local_files, local_files_dir).
 _IMAGE = (
@@ -39,25 +38,7 @@ class ImageInput(BaseModel):
     image: MediaInput = Field(description=_IMAGE)
 
 
-class _ImageJSONTool(HFServerlessTaskTool):
-    """A tool that sends one image (plus parameters) and reads the JSON answer with ``read``."""
-
-    def _image_plan(
-        self,
-        image: Any,
-        parameters: dict[str, Any],
-        read: Callable[[Any], tuple[Any, Any]],
-        extra: Callable[[MediaBytes], dict[str, Any]] | None = None,
-    ) -> Plan:
-        media = yield from self._media_input(image, "image")
-        payload, route = yield from self._call_json(hub_bytes(media), parameters, extra(media) if extra else None)
-        try:
-            return read(payload)
-        except AnswerError as exc:
-            raise self._unreadable(route, exc) from None
-
-
-class ImageToTextTool(_ImageJSONTool):
+class ImageToTextTool(HFServerlessTaskTool):
     """Caption an image (Hub task ``image-to-text``).
 
     Example:
@@ -78,8 +59,8 @@ class ImageToTextTool(_ImageJSONTool):
     args_schema: type[BaseModel] = ImageInput
 
     def _plan(self, **kwargs: Any) -> Plan:
-        return self._image_plan(
-            ImageInput(**kwargs).image, self._parameters(), lambda p: text_answer(p, "generated_text")
+        return self._read_media_json(
+            ImageInput(**kwargs).image, "image", self._parameters(), lambda p: text_answer(p, "generated_text")
         )
 
 
@@ -88,7 +69,7 @@ class VisualQuestionInput(BaseModel):
     question: str = Field(min_length=1, description="A short question about the image, e.g. 'What colour is the car?'")
 
 
-class VisualQuestionAnsweringTool(_ImageJSONTool):
+class VisualQuestionAnsweringTool(HFServerlessTaskTool):
     """Answer a question about an image (Hub task ``visual-question-answering``).
 
     Example:
@@ -112,8 +93,9 @@ class VisualQuestionAnsweringTool(_ImageJSONTool):
     def _plan(self, **kwargs: Any) -> Plan:
         args = VisualQuestionInput(**kwargs)
         # As huggingface_hub sends it: the question and the image (base64) beside the inputs.
-        return self._image_plan(
+        return self._read_media_json(
             args.image,
+            "image",
             self._parameters(),
             answers_answer,
             lambda media: {"question": args.question, "image": media.to_base64()},
@@ -125,7 +107,7 @@ class ImageClassificationInput(BaseModel):
     top_k: int | None = Field(default=None, ge=1, le=100, description="How many labels to return (optional).")
 
 
-class ImageClassificationTool(_ImageJSONTool):
+class ImageClassificationTool(HFServerlessTaskTool):
     """Label an image with the classes of a classifier (Hub task ``image-classification``).
 
     Example:
@@ -147,7 +129,7 @@ class ImageClassificationTool(_ImageJSONTool):
 
     def _plan(self, **kwargs: Any) -> Plan:
         args = ImageClassificationInput(**kwargs)
-        return self._image_plan(args.image, self._parameters(top_k=args.top_k), labels_answer)
+        return self._read_media_json(args.image, "image", self._parameters(top_k=args.top_k), labels_answer)
 
 
 class ObjectDetectionInput(BaseModel):
@@ -157,7 +139,7 @@ class ObjectDetectionInput(BaseModel):
     )
 
 
-class ObjectDetectionTool(_ImageJSONTool):
+class ObjectDetectionTool(HFServerlessTaskTool):
     """Find objects in an image with their boxes (Hub task ``object-detection``).
 
     Example:
@@ -179,7 +161,7 @@ class ObjectDetectionTool(_ImageJSONTool):
 
     def _plan(self, **kwargs: Any) -> Plan:
         args = ObjectDetectionInput(**kwargs)
-        return self._image_plan(args.image, self._parameters(threshold=args.threshold), detection_answer)
+        return self._read_media_json(args.image, "image", self._parameters(threshold=args.threshold), detection_answer)
 
 
 class ZeroShotImageInput(BaseModel):
@@ -192,7 +174,7 @@ class ZeroShotImageInput(BaseModel):
     )
 
 
-class ZeroShotImageClassificationTool(_ImageJSONTool):
+class ZeroShotImageClassificationTool(HFServerlessTaskTool):
     """Classify an image into labels you choose at call time (Hub task ``zero-shot-image-classification``).
 
     Example:
@@ -218,7 +200,7 @@ class ZeroShotImageClassificationTool(_ImageJSONTool):
         parameters = self._parameters(
             candidate_labels=args.candidate_labels, hypothesis_template=args.hypothesis_template
         )
-        return self._image_plan(args.image, parameters, labels_answer)
+        return self._read_media_json(args.image, "image", parameters, labels_answer)
 
 
 class DocumentQuestionInput(BaseModel):
@@ -283,11 +265,8 @@ class DocumentQuestionAnsweringTool(HFServerlessTaskTool):
         )
         # As huggingface_hub sends it: the question and the page (base64) as the inputs.
         inputs = {"question": args.question, "image": media.to_base64()}
-        payload, route = yield from self._call_json(inputs, self._parameters(top_k=args.top_k, word_boxes=word_boxes))
-        try:
-            return answers_answer(payload)
-        except AnswerError as exc:
-            raise self._unreadable(route, exc) from None
+        parameters = self._parameters(top_k=args.top_k, word_boxes=word_boxes)
+        return (yield from self._read_json(inputs, parameters, answers_answer))
 
 
 class ImageSegmentationInput(BaseModel):
@@ -391,9 +370,8 @@ class ImageSegmentationTool(HFServerlessMediaTool):
 
     def _segments_result(self, segments: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
         text = segments_text(segments)
-        if self.output_dir and segments:
-            directory = Path(self.output_dir).expanduser()
-            directory.mkdir(parents=True, exist_ok=True)
+        directory = self._output_directory() if segments else None
+        if directory is not None:
             text += ". Masks saved to " + ", ".join(str(s["mask"].save(directory)) for s in segments)
         if self.include_image_block and segments:
             return [{"type": "text", "text": text}, *(s["mask"].to_content_block() for s in segments)], segments
