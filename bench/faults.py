@@ -7,7 +7,7 @@ counts the attempts. From the plan and ``max_retries`` the outcome is known in a
 to it: the right answer, or the right typed error after exactly the right number of attempts, within a bound;
 and after the load no connection is left open.
 
-``python -m bench faults`` runs the long version; ``tests/unit/test_faults.py`` a bounded one.
+``python -m bench faults`` runs the long version; ``tests/unit/behaviour/test_faults.py`` a bounded one.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Sections: LangChain plumbing (rate limiter, output_version="v1", cache keys, call-time keywords); tool calling end to
 end (``bind_tools`` request shapes, every answer dialect, streams, histories); ``with_structured_output`` (request
-shape per method and dialect, parsing, errors); ``ChatModelUnitTests`` (construction, params, serdes; its snapshot
-is ``__snapshots__/test_chat_models.ambr``).
+shape per method and dialect, parsing, errors); provider fallback through the router (``fallback_providers`` with
+invoke/ainvoke/stream/astream; the pure policy is in ``test_wire_fallback.py``); ``ChatModelUnitTests``
+(construction, params, serdes; its snapshot is ``__snapshots__/test_chat_models.ambr``).
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ from pydantic.v1 import BaseModel as BaseModelV1
 from syrupy.assertion import SnapshotAssertion
 from typing_extensions import TypedDict
 
-from langchain_hfserverless import ChatHFServerless
+from langchain_hfserverless import (
+    ChatHFServerless,
+    HFServerlessAPIError,
+    HFServerlessAuthenticationError,
+    HFServerlessInvalidRequestError,
+    HFServerlessPaymentRequiredError,
+)
 from langchain_hfserverless._wire.response_format import (
-    answer_text,
     json_schema_format,
-    structured_output_parser,
-    to_dialect,
 )
 from tests.conftest import SHARED
 from tests.loopback import LoopbackServer, sse
@@ -732,14 +736,6 @@ def test_openai_dialect_never_rewrites(server: LoopbackServer) -> None:
     assert len(server.requests) == 1
 
 
-def test_to_dialect_maps_json_object_and_leaves_grammar_alone() -> None:
-    assert to_dialect({"type": "json_object"}, "tgi") == {"type": "json", "value": {"type": "object"}}
-    regex = {"type": "regex", "value": "[0-9]+"}
-    assert to_dialect(regex, "tgi") is regex
-    openai = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
-    assert to_dialect(openai, "openai") is openai
-
-
 def test_function_calling_forces_the_schema_tool(server: LoopbackServer, llm: ChatHFServerless) -> None:
     server.reply(body=json_completion(None, tool_calls=[call("Joke", JOKE_TEXT)]))
     assert llm.with_structured_output(Joke, method="function_calling").invoke("joke") == Joke(**JOKE)
@@ -886,47 +882,10 @@ def test_streamed_reasoning_then_answer(server: LoopbackServer, llm: ChatHFServe
     assert parts[-1] == Joke(setup="a", punchline="b")
 
 
-def test_answer_text_keeps_plain_answers() -> None:
-    assert answer_text('{"a": 1}') == '{"a": 1}'
-    assert answer_text('x</think>{"a": 1}') == '{"a": 1}'
-
-
-def test_answer_text_drops_closed_and_cut_off_think() -> None:
-    assert answer_text('<think>{"no": 1}</think>\n{"a": 1}') == '{"a": 1}'
-    assert answer_text('  <think>{"no": 1} and then') == ""
-
-
 def test_reasoning_content_alone_is_never_the_answer(server: LoopbackServer, llm: ChatHFServerless) -> None:
     server.reply(body=json_completion("", reasoning_content=JOKE_TEXT))
     with pytest.raises(OutputParserException, match="raise max_tokens"):
         llm.with_structured_output(JokeDict).invoke("joke")
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        AIMessage(content="<think>They want {not this}.</think>" + JOKE_TEXT),
-        AIMessage(content="They want {not this}.</think>" + JOKE_TEXT),
-        AIMessage(content=JOKE_TEXT, additional_kwargs={"reasoning_content": '{"setup": "wrong"}'}),
-    ],
-    ids=["inline_think", "open_tag_in_template", "reasoning_content"],
-)
-def test_parser_reads_the_answer_of_any_message(message: AIMessage) -> None:
-    assert structured_output_parser(Joke, method="json_schema").invoke(message) == Joke(**JOKE)
-
-
-def test_parser_on_a_message_cut_off_while_thinking() -> None:
-    parser = structured_output_parser(JokeDict, method="json_mode")
-    with pytest.raises(OutputParserException, match="raise max_tokens"):
-        parser.invoke(AIMessage(content="<think>Cats like keyboards because"))
-
-
-def test_parser_streams_partial_values_over_message_chunks() -> None:
-    pieces = ["<think>{no</think>", '{"setup": "a"', ', "punchline": "b"}']
-    parts = list(
-        structured_output_parser(JokeDict, method="json_schema").transform(AIMessageChunk(content=p) for p in pieces)
-    )
-    assert parts == [{"setup": "a"}, {"setup": "a", "punchline": "b"}]
 
 
 def test_structured_runnable_declares_its_output_type(llm: ChatHFServerless) -> None:
@@ -947,6 +906,214 @@ def test_structured_runnable_declares_its_output_type(llm: ChatHFServerless) -> 
 def test_bad_arguments_say_what_to_do(llm: ChatHFServerless, args: Any, kwargs: Any, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         llm.with_structured_output(*args, **kwargs)
+
+
+# --------------------------------------------------------------------- provider fallback (fallback_providers)
+
+
+FALLBACK_MODEL = "meta-llama/Llama-3.3-70B-Instruct"
+
+
+UNSUPPORTED = {
+    "error": {
+        "message": "together does not support the following parameters: response_format",
+        "type": "invalid_request_error",
+        "code": "UNSUPPORTED_OPENAI_PARAMS",
+    }
+}
+
+
+@pytest.fixture
+def router(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:
+    """The loopback server standing in for router.huggingface.co (``HF_ROUTER_URL``, the router_url default)."""
+    monkeypatch.setenv("HF_ROUTER_URL", server.url)
+    return server
+
+
+def fallback_llm(**kw: Any) -> ChatHFServerless:
+    kw.setdefault("fallback_providers", ["together", "nebius"])
+    kw.setdefault("model", FALLBACK_MODEL)
+    kw.setdefault("capability_routing", False)  # these tests are about fallback_providers alone
+    return ChatHFServerless(api_key="hf_test", max_retries=0, **kw)
+
+
+def fallback_completion(text: str = "Paris.") -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1767213635,
+        "model": "llama-3.3-70b",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
+    }
+
+
+def fallback_chunks(*pieces: str, done: bool = True) -> list[bytes]:
+    events = [{"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces]
+    return sse(*events, done=done)
+
+
+def sent_models(server: LoopbackServer) -> list[str]:
+    return [r.json()["model"] for r in server.requests]
+
+
+def test_unsupported_parameter_falls_back_and_names_the_provider(router: LoopbackServer) -> None:
+    router.reply(400, UNSUPPORTED)
+    router.reply(body=fallback_completion())  # no X-Inference-Provider header: the routed provider is reported
+    message = fallback_llm().invoke("Capital of France?")
+    assert message.content == "Paris."
+    assert message.response_metadata["inference_provider"] == "together"
+    assert sent_models(router) == [FALLBACK_MODEL, f"{FALLBACK_MODEL}:together"]
+    assert router.requests[1].json()["messages"] == router.requests[0].json()["messages"]
+
+
+def test_router_header_wins_over_the_routed_name(router: LoopbackServer) -> None:
+    router.reply(402, {"error": "You have exceeded your monthly included credits for Inference Providers."})
+    router.reply(body=fallback_completion(), headers={"x-inference-provider": "together-ai-eu"})
+    assert fallback_llm().invoke("hi").response_metadata["inference_provider"] == "together-ai-eu"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (404, b"Not Found"),
+        (400, {"error": {"message": "Model not supported by provider", "code": "model_not_supported"}}),
+        (429, {"error": "Too many requests"}),
+        (503, {"error": "Model meta-llama/Llama-3.3-70B-Instruct is currently loading", "estimated_time": 0.0}),
+    ],
+)
+def test_each_capability_failure_moves_on(router: LoopbackServer, status: int, body: Any) -> None:
+    router.reply(status, body)
+    router.reply(body=fallback_completion())
+    assert fallback_llm().invoke("hi").content == "Paris."
+    assert sent_models(router) == [FALLBACK_MODEL, f"{FALLBACK_MODEL}:together"]
+
+
+def test_auth_errors_never_fall_back(router: LoopbackServer) -> None:
+    router.reply(401, {"error": "Invalid username or password."})
+    with pytest.raises(HFServerlessAuthenticationError):
+        fallback_llm().invoke("hi")
+    assert len(router.requests) == 1
+
+
+def test_plain_bad_request_never_falls_back(router: LoopbackServer) -> None:
+    router.reply(422, {"error": "Input validation error: `temperature` must be strictly positive"})
+    with pytest.raises(HFServerlessInvalidRequestError, match="temperature"):
+        fallback_llm().invoke("hi", temperature=0.0)
+    assert len(router.requests) == 1
+
+
+def test_all_failing_raises_the_last_error_listing_everyone(router: LoopbackServer) -> None:
+    router.reply(400, UNSUPPORTED)
+    router.reply(404, b"Not Found", headers={"content-type": "text/plain"})
+    router.reply(402, {"error": "out of credits"})
+    with pytest.raises(HFServerlessPaymentRequiredError) as info:
+        fallback_llm().invoke("hi")
+    text = str(info.value)
+    assert "auto: does not support the request" in text
+    assert "together: does not serve the model" in text
+    assert "nebius: out of credits" in text
+    assert sent_models(router) == [FALLBACK_MODEL, f"{FALLBACK_MODEL}:together", f"{FALLBACK_MODEL}:nebius"]
+
+
+def test_without_fallbacks_the_error_is_unchanged(router: LoopbackServer) -> None:
+    router.reply(402, {"error": "out of credits"})
+    with pytest.raises(HFServerlessPaymentRequiredError) as info:
+        fallback_llm(fallback_providers=None).invoke("hi")
+    assert "Every provider failed" not in str(info.value)
+    assert len(router.requests) == 1
+
+
+def test_suffix_model_and_duplicate_providers(router: LoopbackServer) -> None:
+    router.reply(503, {"error": "overloaded"})
+    router.reply(body=fallback_completion())
+    model = fallback_llm(model=f"{FALLBACK_MODEL}:together", fallback_providers=["together", "nebius"]).invoke("hi")
+    assert sent_models(router) == [f"{FALLBACK_MODEL}:together", f"{FALLBACK_MODEL}:nebius"]
+    assert model.response_metadata["inference_provider"] == "nebius"
+
+
+def test_tools_and_response_format_go_to_every_provider(router: LoopbackServer) -> None:
+    router.reply(400, UNSUPPORTED)
+    router.reply(body=fallback_completion('{"city": "Paris"}'))
+
+    def get_weather(city: str) -> str:
+        """Weather of a city."""
+        return "sunny"
+
+    bound = fallback_llm().bind_tools([get_weather], tool_choice="auto", response_format={"type": "json_object"})
+    bound.invoke("hi")
+    first, second = (r.json() for r in router.requests)
+    for key in ("tools", "tool_choice", "response_format", "messages"):
+        assert first[key] == second[key]
+
+
+async def test_ainvoke_falls_back(router: LoopbackServer) -> None:
+    router.reply(400, UNSUPPORTED)
+    router.reply(402, {"error": "no credits"})
+    router.reply(body=fallback_completion())
+    message = await fallback_llm().ainvoke("hi")
+    assert message.response_metadata["inference_provider"] == "nebius"
+    assert sent_models(router) == [FALLBACK_MODEL, f"{FALLBACK_MODEL}:together", f"{FALLBACK_MODEL}:nebius"]
+
+
+def test_stream_falls_back_before_the_first_chunk(router: LoopbackServer) -> None:
+    router.reply(400, UNSUPPORTED)
+    router.reply(body=sse({"error": "Model is overloaded", "error_type": "overloaded"}))  # 200 stream, error first
+    router.reply(body=fallback_chunks("Par", "is."))
+    parts = list(fallback_llm().stream("hi"))
+    assert "".join(str(p.content) for p in parts) == "Paris."
+    assert parts[-1].response_metadata["inference_provider"] == "nebius"
+    assert [r.json()["stream"] for r in router.requests] == [True, True, True]
+
+
+def test_stream_never_falls_back_after_a_chunk(router: LoopbackServer) -> None:
+    error = {"error": "Model is overloaded", "error_type": "overloaded"}
+    router.reply(body=fallback_chunks("Par", done=False) + sse(error, done=False))
+    router.reply(body=fallback_chunks("never"))
+    seen = []
+    with pytest.raises(HFServerlessAPIError, match="overloaded"):
+        for part in fallback_llm().stream("hi"):
+            seen.append(part.content)
+    assert seen == ["Par"]
+    assert len(router.requests) == 1
+
+
+async def test_astream_falls_back(router: LoopbackServer) -> None:
+    router.reply(404, b"Not Found")
+    router.reply(body=fallback_chunks("Bon", "jour"), headers={"x-inference-provider": "together"})
+    parts = [p async for p in fallback_llm().astream("hi")]
+    assert "".join(str(p.content) for p in parts) == "Bonjour"
+    assert parts[-1].response_metadata["inference_provider"] == "together"
+
+
+def test_streaming_invoke_uses_the_same_fallback(router: LoopbackServer) -> None:
+    router.reply(503, {"error": "overloaded"})
+    router.reply(body=fallback_chunks("ok"))
+    assert fallback_llm(streaming=True).invoke("hi").content == "ok"
+
+
+def test_explicit_provider_without_header_is_reported(router: LoopbackServer) -> None:
+    router.reply(body=fallback_completion())
+    message = fallback_llm(model=f"{FALLBACK_MODEL}:cerebras", fallback_providers=None).invoke("hi")
+    assert message.response_metadata["inference_provider"] == "cerebras"
+
+
+def test_auto_without_header_reports_nothing_invented(router: LoopbackServer) -> None:
+    router.reply(body=fallback_completion())
+    assert "inference_provider" not in fallback_llm(fallback_providers=None).invoke("hi").response_metadata
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"base_url": "http://127.0.0.1:1", "fallback_providers": ["together"]}, "needs the Hugging Face router"),
+        ({"model": FALLBACK_MODEL, "fallback_providers": [""]}, "provider names"),
+        ({"model": FALLBACK_MODEL, "fallback_providers": ["together:fast"]}, "provider names"),
+    ],
+)
+def test_bad_fallback_configuration(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        ChatHFServerless(**kwargs)
 
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"

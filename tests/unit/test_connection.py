@@ -27,7 +27,7 @@ from langchain_hfserverless import (
 from langchain_hfserverless.tools import TranslationTool
 from tests.loopback import LoopbackServer
 from tests.unit.answers import CHAT_ANSWER
-from tests.unit.test_task_tools import PNG
+from tests.unit.media_samples import PNG
 
 _ANSWER = {"id": "x", "model": "m", "choices": [{"index": 0, "message": {"content": "hi"}, "finish_reason": "stop"}]}
 

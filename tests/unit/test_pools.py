@@ -29,7 +29,7 @@ from langchain_hfserverless import (
 )
 from langchain_hfserverless.errors import HFServerlessError
 from langchain_hfserverless.tools import TASK_TOOLS, HFServerlessTaskTool
-from tests.unit.test_task_tools import FLAC, PNG
+from tests.unit.media_samples import FLAC, PNG
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "hf_pickled_token_value"

@@ -1,10 +1,13 @@
-"""Media in and out of the task tools (``tools/_media.py``): recognising, reading, checking and describing; and
-what a model is told it may send in a media argument, read from the tool-call schema a chat model receives."""
+"""Media in and out of the task tools (``tools/_media.py``): recognising, reading, checking and describing; what a
+model is told it may send in a media argument, read from the tool-call schema a chat model receives; and the rules a
+tool applies to a media argument over loopback HTTP: URLs that fail or are not media, schemes, local files (refused by
+default, confined to ``local_files_dir``). How a URL argument is fetched is ``test_untrusted_fetch.py``."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import pickle
 import struct
@@ -17,7 +20,7 @@ import pytest
 from langchain_core.tools import ToolException
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from langchain_hfserverless.tools import TASK_TOOLS, MediaBytes, MediaInputError
+from langchain_hfserverless.tools import TASK_TOOLS, ImageToTextTool, MediaBytes, MediaInputError
 from langchain_hfserverless.tools._media import (
     RemoteMedia,
     audio_seconds,
@@ -25,8 +28,14 @@ from langchain_hfserverless.tools._media import (
     media_output,
     read_media_input,
     sniff_mime,
+    sniff_video,
     summarise_media,
+    video_seconds,
 )
+from tests.loopback import LoopbackServer
+from tests.unit import tool_harness
+from tests.unit.media_samples import MP4, PNG, WEBM, mp4
+from tests.unit.tool_harness import CAPTION, FakeNetwork, Runner, both, call, header, refusal, tool_for
 
 LIMIT = 1_000_000
 
@@ -250,3 +259,174 @@ def test_a_file_path_is_offered_only_as_the_exception(task: str, argument: str) 
         assert path > text.find("base64") >= 0, text  # after the forms always accepted
         sentence = text[text.rfind(".", 0, path) + 1 :]
         assert "only where this tool is set up to read local files" in sentence, text
+
+
+# ------------------------------------------------------------------------------------------------ video bytes
+
+
+def test_video_bytes_are_typed_and_summarised() -> None:
+    assert sniff_video(MP4) == "video/mp4"
+    assert sniff_video(mp4(brand=b"qt  ")) == "video/quicktime"
+    assert sniff_video(WEBM) == "video/webm"
+    assert sniff_video(PNG) is None and sniff_video(mp4(brand=b"M4A ")) is None
+    assert video_seconds(MP4) == 4.2 and video_seconds(mp4(7.5, version=1)) == 7.5
+    assert video_seconds(MP4[:40]) is None
+    assert summarise_media(MediaBytes(MP4, "video/mp4")) == f"4.2 s MP4 video, {len(MP4)} B"
+    assert summarise_media(MediaBytes(WEBM, "video/webm")) == f"WEBM video, {len(WEBM)} B"
+
+
+# -------------------------------------------------------------- media arguments of a tool, over loopback HTTP
+
+
+# The shared fixtures the tests below use.
+_servers, ambient_token, cdn, files, net, server = (
+    tool_harness._servers,
+    tool_harness.ambient_token,
+    tool_harness.cdn,
+    tool_harness.files,
+    tool_harness.net,
+    tool_harness.server,
+)
+
+
+def test_an_input_url_is_fetched_then_sent(server: LoopbackServer, cdn: LoopbackServer) -> None:
+    cdn.reply(body=PNG, headers={"content-type": "image/png"})
+    server.reply(body=[{"generated_text": "a tiny picture"}])
+    tool = ImageToTextTool(base_url=server.url, api_key="hf_secret", allow_private_urls=True)  # cdn is on loopback
+    assert call(tool, {"image": f"{cdn.url}/pic.png"}).content == "a tiny picture"
+    assert cdn.requests[0].method == "GET" and cdn.requests[0].path == "/pic.png"
+    assert header(cdn.requests[0], "Authorization") is None  # the token never goes to another host
+    assert server.requests[0].body == PNG
+
+
+def test_an_input_url_that_is_not_an_image_is_refused(server: LoopbackServer, cdn: LoopbackServer) -> None:
+    cdn.reply(body=b"<html>login</html>", headers={"content-type": "text/html"})
+    with pytest.raises(MediaInputError, match=r"declared as text/html\) is not a recognised image"):
+        call(ImageToTextTool(base_url=server.url, allow_private_urls=True), {"image": f"{cdn.url}/login"})
+    assert server.requests == []  # nothing was sent to the model
+
+
+def test_an_input_url_that_fails_is_a_tool_error_naming_it(server: LoopbackServer, cdn: LoopbackServer) -> None:
+    cdn.reply(status=404, body="Not Found", headers={"content-type": "text/plain"})
+    tool = ImageToTextTool(base_url=server.url, handle_tool_error=True, allow_private_urls=True)
+    message = call(tool, {"image": f"{cdn.url}/gone.png"})
+    assert message.status == "error"
+    assert message.content == (
+        f"Could not fetch '{cdn.url}/gone.png': the server answered 404. Check the URL, or send the image as base64 "
+        "or a data: URL."
+    )
+    assert server.requests == []
+
+
+def test_bad_media_becomes_a_tool_error_the_agent_can_read(server: LoopbackServer) -> None:
+    tool = ImageToTextTool(base_url=server.url, handle_tool_error=True, allow_local_files=True)
+    message = call(tool, {"image": "/nope/missing.png"})
+    assert message.status == "error"
+    assert "No such file: '/nope/missing.png'" in message.content
+    assert server.requests == []
+
+
+def test_schema_shows_media_as_a_plain_string() -> None:
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    schema = convert_to_openai_tool(ImageToTextTool())["function"]["parameters"]
+    assert schema["properties"]["image"]["type"] == "string"
+    assert "base64" in schema["properties"]["image"]["description"]
+    assert json.dumps(schema).count("binary") == 0
+
+
+@pytest.mark.usefixtures("ambient_token")
+@both
+@pytest.mark.parametrize("url", ["ftp://{host}/x.png", "gopher://{host}/_GET", "dict://{host}/x"])
+def test_only_http_and_https_are_fetched(
+    run: Runner, url: str, server: LoopbackServer, files: LoopbackServer, net: FakeNetwork
+) -> None:
+    message = refusal(run, tool_for(server, allow_private_urls=True), url.format(host=files.url[7:]))
+    assert "only http(s) URLs are fetched" in message
+    assert net.connects == [] and files.requests == []
+
+
+# ------------------------------------------------------------------------------------------------ local files
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> dict[str, Path]:
+    """An allowed directory with a picture and a symlink leading out, and a secret picture outside it."""
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    (allowed / "in.png").write_bytes(PNG)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(png(9, 9))
+    (allowed / "escape.png").symlink_to(secret)
+    return {"allowed": allowed, "inside": allowed / "in.png", "secret": secret}
+
+
+@pytest.mark.usefixtures("ambient_token")
+@both
+def test_local_paths_are_refused_by_default(run: Runner, server: LoopbackServer, layout: dict[str, Path]) -> None:
+    for value in (str(layout["inside"]), f"file://{layout['inside']}"):
+        message = refusal(run, tool_for(server), value)
+        assert message.startswith(f"Cannot read {value[:20]!r}"[:-1])  # long values are shortened
+        assert message.endswith(
+            "': reading local files is disabled on this tool (allow_local_files=False). "
+            "Send an image as an http(s) URL, a data: URL or base64."
+        )
+    assert server.requests == []
+
+
+@pytest.mark.usefixtures("ambient_token")
+@both
+def test_local_files_dir_allows_only_what_is_inside(
+    run: Runner, server: LoopbackServer, layout: dict[str, Path]
+) -> None:
+    tool = tool_for(server, local_files_dir=str(layout["allowed"]))
+    for value in ("in.png", str(layout["inside"]), f"file://{layout['inside']}"):
+        server.reply(body=CAPTION)
+        assert run(tool, {"image": value}).content == "a tiny picture"
+    assert [r.body for r in server.requests] == [PNG] * 3
+    server.requests.clear()
+    for value in ("../secret.png", str(layout["secret"]), "escape.png", f"file://{layout['secret']}", "sub/../../x"):
+        message = refusal(run, tool, value)
+        assert "reads local files only inside its local_files_dir" in message, value
+    assert server.requests == []
+
+
+@pytest.mark.usefixtures("ambient_token")
+@both
+def test_local_files_dir_confines_allow_local_files_too(
+    run: Runner, server: LoopbackServer, layout: dict[str, Path]
+) -> None:
+    tool = tool_for(server, allow_local_files=True, local_files_dir=str(layout["allowed"]))
+    assert "only inside its local_files_dir" in refusal(run, tool, str(layout["secret"]))
+    assert server.requests == []
+
+
+@pytest.mark.usefixtures("ambient_token")
+@both
+def test_allow_local_files_reads_anywhere_for_trusted_callers(
+    run: Runner, server: LoopbackServer, layout: dict[str, Path]
+) -> None:
+    server.reply(body=CAPTION)
+    assert run(tool_for(server, allow_local_files=True), {"image": str(layout["secret"])}).content == "a tiny picture"
+    assert server.requests[0].body == png(9, 9)
+
+
+@pytest.mark.usefixtures("ambient_token")
+@both
+def test_a_path_object_from_python_code_is_read(run: Runner, server: LoopbackServer, layout: dict[str, Path]) -> None:
+    server.reply(body=CAPTION)
+    assert run(tool_for(server), {"image": layout["secret"]}).content == "a tiny picture"
+    assert server.requests[0].body == png(9, 9)
+
+
+@pytest.mark.usefixtures("ambient_token")
+@both
+def test_base64_starting_with_a_slash_is_not_mistaken_for_a_path_outside_the_directory(
+    run: Runner, server: LoopbackServer, layout: dict[str, Path]
+) -> None:
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 60
+    encoded = base64.b64encode(jpeg).decode()
+    assert encoded.startswith("/9j/")
+    server.reply(body=CAPTION)
+    run(tool_for(server, local_files_dir=str(layout["allowed"])), {"image": encoded})
+    assert server.requests[0].body == jpeg

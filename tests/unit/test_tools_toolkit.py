@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -117,3 +119,37 @@ def test_toolkit_refuses_unknown_tasks_at_construction() -> None:
         HFServerlessToolkit(tasks=["image-captioning"])
     with pytest.raises(ValidationError, match="No task tool for 'txt2img'"):
         HFServerlessToolkit(models={"txt2img": "x"})
+
+
+NEW_TASKS = {
+    "fill-mask",
+    "table-question-answering",
+    "document-question-answering",
+    "zero-shot-image-classification",
+    "image-segmentation",
+    "audio-classification",
+    "audio-to-audio",
+    "tabular-classification",
+    "tabular-regression",
+    "text-to-video",
+    "image-to-video",
+}
+
+
+def test_every_new_task_has_a_described_tool_by_its_id() -> None:
+    assert set(TASK_TOOLS) >= NEW_TASKS and len(TASK_TOOLS) == 26
+    for task in NEW_TASKS:
+        tool = create_task_tool(task, api_key="hf_x")
+        assert tool.task == task and tool.model == DEFAULT_MODELS[task]
+        assert tool.response_format == "content_and_artifact" and len(tool.description) > 80
+        assert tool.model in tool.description
+    names = [cls().name for cls in TASK_TOOLS.values()]
+    assert len(set(names)) == len(names)
+
+
+def test_the_toolkit_builds_the_new_tools_and_gives_media_ones_the_output_dir(tmp_path: Path) -> None:
+    tools = HFServerlessToolkit(
+        tasks=["fill-mask", "text-to-video", "audio-to-audio"], output_dir=str(tmp_path), api_key="hf_x"
+    ).get_tools()
+    assert [t.name for t in tools] == ["fill_in_the_blank", "generate_video", "transform_audio"]
+    assert tools[1].output_dir == str(tmp_path) and tools[2].output_dir == str(tmp_path)

@@ -1,170 +1,49 @@
-"""Media arguments are untrusted: URLs fetched without credentials from public addresses only, local files opt-in.
+"""``_untrusted_fetch.py``: a URL given as a media argument is fetched without credentials, from public addresses
+only, with capped redirects, size and time.
 
-Every test runs a tool over real HTTP on loopback. Where a test needs a host name or a public address, the
-environment is faked (DNS answers from ``socket.getaddrinfo``, and which IP a socket may reach), never the code.
+Every test but the pure checks runs a tool over real HTTP on loopback. Where a test needs a host name or a public
+address, the environment is faked (DNS answers from ``socket.getaddrinfo``, and which IP a socket may reach), never
+the code.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import ipaddress
-import socket
-import struct
 import time
-import zlib
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-from langchain_core.messages import ToolMessage
 
 from langchain_hfserverless._untrusted_fetch import address_refusal, legacy_ipv4, literal_ip
-from langchain_hfserverless.tools import ImageToTextTool, MediaInputError
-from tests.loopback import LoopbackServer, serve
+from tests.loopback import LoopbackServer
+from tests.unit import tool_harness
+from tests.unit.media_samples import PNG
+from tests.unit.tool_harness import (
+    API_KEY,
+    CAPTION,
+    PUBLIC,
+    TOKEN,
+    FakeNetwork,
+    Runner,
+    both,
+    header,
+    port_of,
+    refusal,
+    tool_for,
+)
 
-PUBLIC = "93.184.215.14"
-"""A public address the tests pretend to reach (see FakeNetwork.routes); nothing leaves the machine."""
-TOKEN = "hf_ambient_secret_token_123"
-API_KEY = "hf_explicit_secret_key_456"
+# The shared fixtures this module uses.
+_servers, ambient_token, files, net, server = (
+    tool_harness._servers,
+    tool_harness.ambient_token,
+    tool_harness.files,
+    tool_harness.net,
+    tool_harness.server,
+)
 
-
-def png(width: int = 4, height: int = 2) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"\x40\x80\xc0" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-PNG = png()
-CAPTION = [{"generated_text": "a tiny picture"}]
-
-
-# ---------------------------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def _servers() -> Iterator[tuple[LoopbackServer, LoopbackServer]]:
-    for main in serve():
-        for other in serve():
-            yield main, other
+pytestmark = pytest.mark.usefixtures("ambient_token")  # in every test: none may see it leave
 
 
-def _fresh(server: LoopbackServer) -> LoopbackServer:
-    server.requests.clear()
-    server.queue.clear()
-    server.default = None
-    return server
-
-
-@pytest.fixture
-def server(_servers: tuple[LoopbackServer, LoopbackServer]) -> LoopbackServer:
-    """The model's server (base_url)."""
-    return _fresh(_servers[0])
-
-
-@pytest.fixture
-def files(_servers: tuple[LoopbackServer, LoopbackServer]) -> LoopbackServer:
-    """The server behind the URLs given as tool arguments."""
-    return _fresh(_servers[1])
-
-
-def port_of(server: LoopbackServer) -> int:
-    return int(server.url.rsplit(":", 1)[1])
-
-
-class FakeNetwork:
-    """Fake DNS answers and IP reachability, recording every lookup and connection.
-
-    ``names[host]`` is a list of answers, one per lookup (the last repeats). A connection to an address in
-    ``routes`` reaches that address instead (a "public" IP served by a loopback server); one to any other
-    non-loopback address is refused, as by an unreachable network.
-    """
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.names: dict[str, list[list[str]]] = {}
-        self.routes: dict[str, str] = {}
-        self.lookups: list[str] = []
-        self.connects: list[str] = []
-        real_getaddrinfo = socket.getaddrinfo
-        real_connect = socket.socket.connect
-
-        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-            name = host.decode() if isinstance(host, bytes) else host
-            if name not in self.names:
-                return real_getaddrinfo(host, port, *args, **kwargs)
-            self.lookups.append(name)
-            answers = self.names[name]
-            addresses = answers.pop(0) if len(answers) > 1 else answers[0]
-            return [
-                (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, int(port), 0, 0))
-                if ":" in a
-                else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, int(port)))
-                for a in addresses
-            ]
-
-        def connect(sock: socket.socket, address: Any) -> Any:
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                host = address[0]
-                self.connects.append(host)
-                if host in self.routes:
-                    address = (self.routes[host], address[1])
-                elif not ipaddress.ip_address(host).is_loopback:
-                    raise ConnectionRefusedError(111, "Connection refused (fake network)")
-            return real_connect(sock, address)
-
-        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-        monkeypatch.setattr(socket.socket, "connect", connect)
-
-
-@pytest.fixture
-def net(monkeypatch: pytest.MonkeyPatch) -> FakeNetwork:
-    return FakeNetwork(monkeypatch)
-
-
-@pytest.fixture(autouse=True)
-def _credentials_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An ambient token is set in every test: none of them may see it leave."""
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
-
-
-def invoke(tool: Any, args: dict[str, Any]) -> ToolMessage:
-    message = tool.invoke({"type": "tool_call", "id": "call-1", "name": tool.name, "args": args})
-    assert isinstance(message, ToolMessage)
-    return message
-
-
-def ainvoke(tool: Any, args: dict[str, Any]) -> ToolMessage:
-    message = asyncio.run(tool.ainvoke({"type": "tool_call", "id": "call-1", "name": tool.name, "args": args}))
-    assert isinstance(message, ToolMessage)
-    return message
-
-
-Runner = Callable[[Any, dict[str, Any]], ToolMessage]
-both = pytest.mark.parametrize("run", [invoke, ainvoke], ids=["sync", "async"])
-
-
-def tool_for(server: LoopbackServer, **kwargs: Any) -> ImageToTextTool:
-    return ImageToTextTool(base_url=server.url, max_retries=0, **kwargs)
-
-
-def refusal(run: Runner, tool: ImageToTextTool, image: str) -> str:
-    """The error a tool raises for ``image`` (with the agent's handle_tool_error off)."""
-    with pytest.raises(MediaInputError) as caught:
-        run(tool, {"image": image})
-    message = str(caught.value)
-    assert TOKEN not in message and API_KEY not in message
-    return message
-
-
-def header(seen: Any, name: str) -> str | None:
-    return next((v for k, v in seen.headers.items() if k.lower() == name.lower()), None)
-
-
-# ---------------------------------------------------------------------------------------------- no credentials
+# --------------------------------------------------------------------------------------------- no credentials
 
 
 @both
@@ -197,7 +76,7 @@ def test_a_url_argument_is_fetched_without_any_credential(
     assert server.requests[0].body == PNG
 
 
-# ---------------------------------------------------------------------------------------------- addresses
+# -------------------------------------------------------------------------------------------------- addresses
 
 
 LOOPBACK_FORMS = [
@@ -307,7 +186,7 @@ def test_a_public_url_is_fetched_by_default(
     assert net.connects[0] == PUBLIC
 
 
-# ---------------------------------------------------------------------------------------------- size, time, schemes
+# ---------------------------------------------------------------------------------------------- size and time
 
 
 @both
@@ -347,97 +226,7 @@ def test_the_fetch_has_a_total_time_limit(run: Runner, server: LoopbackServer, f
     assert message.endswith("Check the URL, or send the image as base64 or a data: URL.")
 
 
-@both
-@pytest.mark.parametrize("url", ["ftp://{host}/x.png", "gopher://{host}/_GET", "dict://{host}/x"])
-def test_only_http_and_https_are_fetched(
-    run: Runner, url: str, server: LoopbackServer, files: LoopbackServer, net: FakeNetwork
-) -> None:
-    message = refusal(run, tool_for(server, allow_private_urls=True), url.format(host=files.url[7:]))
-    assert "only http(s) URLs are fetched" in message
-    assert net.connects == [] and files.requests == []
-
-
-# ---------------------------------------------------------------------------------------------- local files
-
-
-@pytest.fixture
-def layout(tmp_path: Path) -> dict[str, Path]:
-    """An allowed directory with a picture and a symlink leading out, and a secret picture outside it."""
-    allowed = tmp_path / "allowed"
-    allowed.mkdir()
-    (allowed / "in.png").write_bytes(PNG)
-    secret = tmp_path / "secret.png"
-    secret.write_bytes(png(9, 9))
-    (allowed / "escape.png").symlink_to(secret)
-    return {"allowed": allowed, "inside": allowed / "in.png", "secret": secret}
-
-
-@both
-def test_local_paths_are_refused_by_default(run: Runner, server: LoopbackServer, layout: dict[str, Path]) -> None:
-    for value in (str(layout["inside"]), f"file://{layout['inside']}"):
-        message = refusal(run, tool_for(server), value)
-        assert message.startswith(f"Cannot read {value[:20]!r}"[:-1])  # long values are shortened
-        assert message.endswith(
-            "': reading local files is disabled on this tool (allow_local_files=False). "
-            "Send an image as an http(s) URL, a data: URL or base64."
-        )
-    assert server.requests == []
-
-
-@both
-def test_local_files_dir_allows_only_what_is_inside(
-    run: Runner, server: LoopbackServer, layout: dict[str, Path]
-) -> None:
-    tool = tool_for(server, local_files_dir=str(layout["allowed"]))
-    for value in ("in.png", str(layout["inside"]), f"file://{layout['inside']}"):
-        server.reply(body=CAPTION)
-        assert run(tool, {"image": value}).content == "a tiny picture"
-    assert [r.body for r in server.requests] == [PNG] * 3
-    server.requests.clear()
-    for value in ("../secret.png", str(layout["secret"]), "escape.png", f"file://{layout['secret']}", "sub/../../x"):
-        message = refusal(run, tool, value)
-        assert "reads local files only inside its local_files_dir" in message, value
-    assert server.requests == []
-
-
-@both
-def test_local_files_dir_confines_allow_local_files_too(
-    run: Runner, server: LoopbackServer, layout: dict[str, Path]
-) -> None:
-    tool = tool_for(server, allow_local_files=True, local_files_dir=str(layout["allowed"]))
-    assert "only inside its local_files_dir" in refusal(run, tool, str(layout["secret"]))
-    assert server.requests == []
-
-
-@both
-def test_allow_local_files_reads_anywhere_for_trusted_callers(
-    run: Runner, server: LoopbackServer, layout: dict[str, Path]
-) -> None:
-    server.reply(body=CAPTION)
-    assert run(tool_for(server, allow_local_files=True), {"image": str(layout["secret"])}).content == "a tiny picture"
-    assert server.requests[0].body == png(9, 9)
-
-
-@both
-def test_a_path_object_from_python_code_is_read(run: Runner, server: LoopbackServer, layout: dict[str, Path]) -> None:
-    server.reply(body=CAPTION)
-    assert run(tool_for(server), {"image": layout["secret"]}).content == "a tiny picture"
-    assert server.requests[0].body == png(9, 9)
-
-
-@both
-def test_base64_starting_with_a_slash_is_not_mistaken_for_a_path_outside_the_directory(
-    run: Runner, server: LoopbackServer, layout: dict[str, Path]
-) -> None:
-    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 60
-    encoded = base64.b64encode(jpeg).decode()
-    assert encoded.startswith("/9j/")
-    server.reply(body=CAPTION)
-    run(tool_for(server, local_files_dir=str(layout["allowed"])), {"image": encoded})
-    assert server.requests[0].body == jpeg
-
-
-# ---------------------------------------------------------------------------------------------- the agent's view
+# ------------------------------------------------------------------------------------------- the agent's view
 
 
 @both
@@ -460,7 +249,7 @@ def test_an_agent_reads_the_refusal_and_can_recover(
     assert set(net.connects) <= {"127.0.0.1"}
 
 
-# ---------------------------------------------------------------------------------------------- pure checks
+# ------------------------------------------------------------------------------------------------ pure checks
 
 
 @pytest.mark.parametrize(
