@@ -96,6 +96,11 @@ class Route:
     data: bytes | None = None
     method: str = "POST"
     """``"GET"`` (see :meth:`RouterTransport.fetch_route`) fetches a result URL or polls a job; no body."""
+    _sent_headers: dict[bool, tuple[list[tuple[bytes, bytes]], httpx2.Headers]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """The headers a POST of this route sends (with a JSON body or not), merged with the client's once: keyed by
+    whether a JSON body goes, and holding the client headers they were merged with (see ``_request``)."""
 
 
 @dataclass
@@ -445,14 +450,28 @@ class RouterTransport:
     def _request(self, client: httpx2.Client | httpx2.AsyncClient, route: Route, json: Any) -> httpx2.Request:
         if route.method != "POST":
             return client.build_request(route.method, route.url, headers=dict(route.headers))
-        if json is None and route.data is not None:
-            content = route.data
-        else:
+        is_json = json is not None or route.data is None
+        if is_json:
             content = orjson.dumps(json if json is not None else route.payload, option=orjson.OPT_SERIALIZE_NUMPY)
-        headers = dict(route.headers)
-        if json is not None or route.data is None:
-            headers.setdefault("content-type", "application/json")
-        return client.build_request("POST", _parsed_url(route.url), content=content, headers=headers)
+        else:
+            content = route.data or b""
+        url = _parsed_url(route.url)
+        client_headers = client.headers.raw
+        sent = route._sent_headers.get(is_json)
+        if sent is None or sent[0] != client_headers:
+            headers = dict(route.headers)
+            if is_json:
+                headers.setdefault("content-type", "application/json")
+            merged = httpx2.Headers(client.headers)  # as build_request merges them
+            merged.update(headers)
+            sent = route._sent_headers[is_json] = (client_headers, merged)
+        if client.cookies or client.params or url.is_relative_url:
+            # What build_request would add or change: the cookies a server set, the client's params or base_url.
+            return client.build_request("POST", url, content=content, headers=sent[1])
+        # build_request without its per-call merging (half its cost): the headers are merged once per route.
+        return httpx2.Request(
+            "POST", url, content=content, headers=sent[1], extensions={"timeout": client.timeout.as_dict()}
+        )
 
     def _transport_error(self, exc: Exception, route: Route, *, streaming: bool = False) -> HFServerlessError:
         where = f"model {route.model!r} via {route.provider!r} at {route.url}"
@@ -493,9 +512,9 @@ class RouterTransport:
     # One attempt each: send, read an error answer whole, and turn any failure into the typed error.
 
     def _send(self, step: _Send) -> httpx2.Response:
-        client, connects = self.client, _Connects()
+        client = self.client
         request = self._request(client, step.route, step.json)
-        request.extensions["trace"] = connects.trace
+        connects = _Connects(request, asynchronous=False)
         with _Mapped(self, step.route, connects=connects):
             response = client.send(request, stream=step.stream)
             if step.stream and response.status_code >= 400:
@@ -504,9 +523,9 @@ class RouterTransport:
         return self._checked(response, step.route)
 
     async def _asend(self, step: _Send) -> httpx2.Response:
-        client, connects = self.async_client, _Connects()
+        client = self.async_client
         request = self._request(client, step.route, step.json)
-        request.extensions["trace"] = connects.atrace
+        connects = _Connects(request, asynchronous=True)
         with _Mapped(self, step.route, connects=connects):
             response = await client.send(request, stream=step.stream)
             if step.stream and response.status_code >= 400:
@@ -628,15 +647,35 @@ async def _apause(seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-class _Connects(list[str]):
-    """The connections one request opened, from httpcore's trace: none means it went out on a pooled one."""
+class _Connects:
+    """Whether one request went out on a fresh connection or a pooled one, from httpcore's trace.
+
+    The first event of a request tells: a TCP connect on a fresh connection, the sending of the headers on a pooled
+    one. So the hook unhooks itself at once (httpcore looks it up as each phase of the request begins): two calls per
+    request instead of ten. A redirect's request is not traced; :meth:`went_pooled` answers only for this request.
+    """
+
+    __slots__ = ("fresh", "request")
+
+    def __init__(self, request: httpx2.Request, *, asynchronous: bool) -> None:
+        self.request, self.fresh = request, False
+        request.extensions["trace"] = self.atrace if asynchronous else self.trace
 
     def trace(self, name: str, info: Any) -> None:
         if "connect_tcp" in name:
-            self.append(name)
+            self.fresh = True
+        self.request.extensions.pop("trace", None)
 
     async def atrace(self, name: str, info: Any) -> None:
         self.trace(name, info)
+
+    def went_pooled(self, exc: httpx2.RequestError) -> bool:
+        """Whether ``exc`` came from this request (not from a redirect's) sent on a pooled connection."""
+        try:
+            failed = exc.request
+        except RuntimeError:  # raised outside any request: none was sent
+            return False
+        return failed is self.request and not self.fresh
 
 
 class _StaleConnectionError(HFServerlessConnectionError):
@@ -675,9 +714,9 @@ class _Mapped:
         error = self._transport._transport_error(exc, self._route, streaming=self._streaming)
         stale = (
             self._connects is not None
-            and not self._connects
             and isinstance(exc, httpx2.RemoteProtocolError)
             and "without sending a response" in str(exc)
+            and self._connects.went_pooled(exc)
         )
         if stale:
             error = _StaleConnectionError(*error.args, model=error.model, provider=error.provider)

@@ -8,6 +8,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import BaseModel
 
 from langchain_hfserverless._wire.headers import header
 from langchain_hfserverless._wire.reasoning import split_think
@@ -69,8 +70,8 @@ def reasoning_of(message: Mapping[str, Any]) -> str | None:
     return None
 
 
-def message_from_wire(message: Mapping[str, Any]) -> AIMessage:
-    """One ``choices[i].message`` -> AIMessage, reasoning moved out of the answer."""
+def _message_parts(message: Mapping[str, Any]) -> tuple[Any, dict[str, Any], list[Any], list[Any]]:
+    """One ``choices[i].message`` -> content, additional_kwargs, tool calls and invalid tool calls."""
     if not isinstance(message, Mapping):
         raise ValueError(f"choice message is not a JSON object: {str(message)[:300]}")
     content = message.get("content")
@@ -87,12 +88,122 @@ def message_from_wire(message: Mapping[str, Any]) -> AIMessage:
     if message.get("refusal"):
         additional["refusal"] = message["refusal"]
     calls, invalid = tool_calls_from_wire(message.get("tool_calls"))
-    return AIMessage(
-        content=content,
-        additional_kwargs=additional,
-        tool_calls=calls,
-        invalid_tool_calls=invalid,
+    return content, additional, calls, invalid
+
+
+def message_from_wire(message: Mapping[str, Any]) -> AIMessage:
+    """One ``choices[i].message`` -> AIMessage, reasoning moved out of the answer."""
+    content, additional, calls, invalid = _message_parts(message)
+    return AIMessage(content=content, additional_kwargs=additional, tool_calls=calls, invalid_tool_calls=invalid)
+
+
+# An answer of text (and reasoning) without tool calls is what nearly every call gets back, and langchain-core's
+# validators (tool-call parsing, ``text`` copied from the message) have nothing to do for it: it is built as
+# pydantic's ``model_construct`` builds one, every field as validation and the assignments below set it, in a
+# third of the time. Guarded as the stream's text chunks are (``_wire/stream.py``): at import, built and validated
+# generations are compared slot by slot, and on any difference every generation is validated.
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _validated_generation(
+    content: Any,
+    additional: dict[str, Any],
+    calls: list[Any],
+    invalid: list[Any],
+    meta: dict[str, Any],
+    usage: UsageMetadata | None,
+    finish_reason: Any,
+) -> ChatGeneration:
+    message = AIMessage(content=content, additional_kwargs=additional, tool_calls=calls, invalid_tool_calls=invalid)
+    message.response_metadata = meta
+    message.usage_metadata = usage
+    return ChatGeneration(message=message, generation_info={"finish_reason": finish_reason})
+
+
+def _built_generation(
+    content: Any,
+    additional: dict[str, Any],
+    calls: list[Any],
+    invalid: list[Any],
+    meta: dict[str, Any],
+    usage: UsageMetadata | None,
+    finish_reason: Any,
+) -> ChatGeneration:
+    if calls or invalid or type(content) is not str:
+        return _validated_generation(content, additional, calls, invalid, meta, usage, finish_reason)
+    message = _new(AIMessage)
+    _set(
+        message,
+        "__dict__",
+        {
+            "content": content,
+            "additional_kwargs": additional,
+            "response_metadata": meta,
+            "type": "ai",
+            "name": None,
+            "id": None,
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "usage_metadata": usage,
+        },
     )
+    _set(
+        message,
+        "__pydantic_fields_set__",
+        {"content", "additional_kwargs", "tool_calls", "invalid_tool_calls", "response_metadata", "usage_metadata"},
+    )
+    _set(message, "__pydantic_extra__", {})
+    _set(message, "__pydantic_private__", None)
+    generation = _new(ChatGeneration)
+    _set(
+        generation,
+        "__dict__",
+        {
+            "text": message.text,
+            "generation_info": {"finish_reason": finish_reason},
+            "type": "ChatGeneration",
+            "message": message,
+        },
+    )
+    _set(generation, "__pydantic_fields_set__", {"message", "generation_info", "text"})
+    _set(generation, "__pydantic_extra__", None)
+    _set(generation, "__pydantic_private__", None)
+    return generation
+
+
+def _builds_alike() -> bool:
+    """Whether :func:`_built_generation` gives exactly what validation gives, with this pydantic and langchain-core."""
+    if BaseModel.__slots__ != ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
+        return False
+    for cls in (AIMessage, ChatGeneration):
+        if cls.__pydantic_post_init__ or cls.__private_attributes__ or cls.__pydantic_root_model__:
+            return False
+    usage = UsageMetadata(
+        input_tokens=1,
+        output_tokens=2,
+        total_tokens=3,
+        input_token_details=InputTokenDetails(cache_read=1),
+        output_token_details=OutputTokenDetails(reasoning=1),
+    )
+    samples: list[tuple[str, dict[str, Any], dict[str, Any], UsageMetadata | None]] = [
+        ("a", {}, {"model_provider": MODEL_PROVIDER, "finish_reason": "stop"}, None),
+        ("", {"reasoning_content": "r", "refusal": "no"}, {"model_provider": MODEL_PROVIDER}, usage),
+        ("a b", {"reasoning_content": "r"}, {"finish_reason": "length", "logprobs": {"content": []}}, usage),
+    ]
+    for content, additional, meta, usage_sample in samples:
+        finish = meta.get("finish_reason")
+        built = _built_generation(content, dict(additional), [], [], dict(meta), usage_sample, finish)
+        validated = _validated_generation(content, dict(additional), [], [], dict(meta), usage_sample, finish)
+        for ours, theirs in ((built, validated), (built.message, validated.message)):
+            if type(ours) is not type(theirs) or type(ours.text) is not type(theirs.text):
+                return False
+            if any(getattr(ours, slot) != getattr(theirs, slot) for slot in BaseModel.__slots__):
+                return False
+    return True
+
+
+_generation = _built_generation if _builds_alike() else _validated_generation
 
 
 def chat_result_from_wire(data: Mapping[str, Any], headers: Mapping[str, str]) -> ChatResult:
@@ -108,15 +219,13 @@ def chat_result_from_wire(data: Mapping[str, Any], headers: Mapping[str, str]) -
     for choice in choices:
         if not isinstance(choice, Mapping):
             raise ValueError(f"answer choice is not a JSON object: {str(choice)[:300]}")
-        message = message_from_wire(choice.get("message") or {})
+        content, additional, calls, invalid = _message_parts(choice.get("message") or {})
         choice_meta = dict(meta)
         choice_meta["finish_reason"] = choice.get("finish_reason")
         if choice.get("logprobs") is not None:
             choice_meta["logprobs"] = choice["logprobs"]
-        message.response_metadata = choice_meta
-        message.usage_metadata = usage
         generations.append(
-            ChatGeneration(message=message, generation_info={"finish_reason": choice.get("finish_reason")})
+            _generation(content, additional, calls, invalid, choice_meta, usage, choice.get("finish_reason"))
         )
     llm_output = {"model_name": meta.get("model_name"), "token_usage": data.get("usage")}
     return ChatResult(generations=generations, llm_output=llm_output)
