@@ -8,9 +8,9 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import BaseModel
 
 from langchain_hfserverless._wire.headers import header
+from langchain_hfserverless._wire.prebuilt import builds_alike, built
 from langchain_hfserverless._wire.reasoning import split_think
 from langchain_hfserverless._wire.tools import tool_calls_from_wire
 
@@ -97,13 +97,7 @@ def message_from_wire(message: Mapping[str, Any]) -> AIMessage:
     return AIMessage(content=content, additional_kwargs=additional, tool_calls=calls, invalid_tool_calls=invalid)
 
 
-# An answer of text (and reasoning) without tool calls is what nearly every call gets back, and langchain-core's
-# validators (tool-call parsing, ``text`` copied from the message) have nothing to do for it: it is built as
-# pydantic's ``model_construct`` builds one, every field as validation and the assignments below set it, in a
-# third of the time. Guarded as the stream's text chunks are (``_wire/stream.py``): at import, built and validated
-# generations are compared slot by slot, and on any difference every generation is validated.
-_new = object.__new__
-_set = object.__setattr__
+# An answer of text without tool calls skips validation when it changes nothing: see ``_wire/prebuilt.py``.
 
 
 def _validated_generation(
@@ -132,10 +126,8 @@ def _built_generation(
 ) -> ChatGeneration:
     if calls or invalid or type(content) is not str:
         return _validated_generation(content, additional, calls, invalid, meta, usage, finish_reason)
-    message = _new(AIMessage)
-    _set(
-        message,
-        "__dict__",
+    message = built(
+        AIMessage,
         {
             "content": content,
             "additional_kwargs": additional,
@@ -147,38 +139,19 @@ def _built_generation(
             "invalid_tool_calls": [],
             "usage_metadata": usage,
         },
-    )
-    _set(
-        message,
-        "__pydantic_fields_set__",
         {"content", "additional_kwargs", "tool_calls", "invalid_tool_calls", "response_metadata", "usage_metadata"},
+        {},
     )
-    _set(message, "__pydantic_extra__", {})
-    _set(message, "__pydantic_private__", None)
-    generation = _new(ChatGeneration)
-    _set(
-        generation,
-        "__dict__",
-        {
-            "text": message.text,
-            "generation_info": {"finish_reason": finish_reason},
-            "type": "ChatGeneration",
-            "message": message,
-        },
-    )
-    _set(generation, "__pydantic_fields_set__", {"message", "generation_info", "text"})
-    _set(generation, "__pydantic_extra__", None)
-    _set(generation, "__pydantic_private__", None)
-    return generation
+    values = {
+        "text": message.text,
+        "generation_info": {"finish_reason": finish_reason},
+        "type": "ChatGeneration",
+        "message": message,
+    }
+    return built(ChatGeneration, values, {"message", "generation_info", "text"}, None)
 
 
-def _builds_alike() -> bool:
-    """Whether :func:`_built_generation` gives exactly what validation gives, with this pydantic and langchain-core."""
-    if BaseModel.__slots__ != ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
-        return False
-    for cls in (AIMessage, ChatGeneration):
-        if cls.__pydantic_post_init__ or cls.__private_attributes__ or cls.__pydantic_root_model__:
-            return False
+def _generation_samples() -> list[tuple[ChatGeneration, ChatGeneration]]:
     usage = UsageMetadata(
         input_tokens=1,
         output_tokens=2,
@@ -191,19 +164,21 @@ def _builds_alike() -> bool:
         ("", {"reasoning_content": "r", "refusal": "no"}, {"model_provider": MODEL_PROVIDER}, usage),
         ("a b", {"reasoning_content": "r"}, {"finish_reason": "length", "logprobs": {"content": []}}, usage),
     ]
+    pairs = []
     for content, additional, meta, usage_sample in samples:
         finish = meta.get("finish_reason")
-        built = _built_generation(content, dict(additional), [], [], dict(meta), usage_sample, finish)
-        validated = _validated_generation(content, dict(additional), [], [], dict(meta), usage_sample, finish)
-        for ours, theirs in ((built, validated), (built.message, validated.message)):
-            if type(ours) is not type(theirs) or type(ours.text) is not type(theirs.text):
-                return False
-            if any(getattr(ours, slot) != getattr(theirs, slot) for slot in BaseModel.__slots__):
-                return False
-    return True
+        pairs.append(
+            (
+                _built_generation(content, dict(additional), [], [], dict(meta), usage_sample, finish),
+                _validated_generation(content, dict(additional), [], [], dict(meta), usage_sample, finish),
+            )
+        )
+    return pairs
 
 
-_generation = _built_generation if _builds_alike() else _validated_generation
+_generation = (
+    _built_generation if builds_alike((AIMessage, ChatGeneration), _generation_samples) else _validated_generation
+)
 
 
 def chat_result_from_wire(data: Mapping[str, Any], headers: Mapping[str, str]) -> ChatResult:

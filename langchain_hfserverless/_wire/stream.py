@@ -15,8 +15,8 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
-from pydantic import BaseModel
 
+from langchain_hfserverless._wire.prebuilt import builds_alike, built
 from langchain_hfserverless._wire.reasoning import ThinkSplitter
 from langchain_hfserverless._wire.responses import reasoning_of, response_metadata, usage_from_wire
 from langchain_hfserverless._wire.tools import raw_arguments
@@ -25,15 +25,7 @@ from langchain_hfserverless.errors import HFServerlessAPIError
 _SUMMARY_KEYS = ("id", "model", "system_fingerprint", "created")
 
 
-# Nearly every chunk of a stream is text (or reasoning) only, and validating it costs more than all the rest of our
-# per-chunk work: langchain-core's before/after validators (tool-call parsing, ``text`` copied from the message) have
-# nothing to do for it, and pydantic's ``model_construct`` is a Python loop over the fields that saves little. So such
-# a chunk is built as ``model_construct`` builds one — the four slots pydantic keeps, every field as validation sets
-# it — in a third of the time. This is guarded: at import, built and validated chunks are compared slot by slot (and
-# pydantic's slots, post-init and private attributes checked); on any difference every chunk is validated instead.
-# ``tests/unit/test_wire_stream.py`` compares the two as a user sees them.
-_new = object.__new__
-_set = object.__setattr__
+# Text and reasoning chunks skip validation when it changes nothing: see ``_wire/prebuilt.py``.
 
 
 def _validated_chunk(content: str, reasoning: str = "") -> ChatGenerationChunk:
@@ -42,10 +34,8 @@ def _validated_chunk(content: str, reasoning: str = "") -> ChatGenerationChunk:
 
 
 def _built_chunk(content: str, reasoning: str = "") -> ChatGenerationChunk:
-    message = _new(AIMessageChunk)
-    _set(
-        message,
-        "__dict__",
+    message = built(
+        AIMessageChunk,
         {
             "content": content,
             "additional_kwargs": {"reasoning_content": reasoning} if reasoning else {},
@@ -59,40 +49,19 @@ def _built_chunk(content: str, reasoning: str = "") -> ChatGenerationChunk:
             "tool_call_chunks": [],
             "chunk_position": None,
         },
+        {"content", "additional_kwargs"} if reasoning else {"content"},
+        {},
     )
-    _set(message, "__pydantic_fields_set__", {"content", "additional_kwargs"} if reasoning else {"content"})
-    _set(message, "__pydantic_extra__", {})
-    _set(message, "__pydantic_private__", None)
-    generation = _new(ChatGenerationChunk)
-    _set(
-        generation,
-        "__dict__",
-        {"text": message.text, "generation_info": None, "type": "ChatGenerationChunk", "message": message},
-    )
-    _set(generation, "__pydantic_fields_set__", {"message", "text"})
-    _set(generation, "__pydantic_extra__", None)
-    _set(generation, "__pydantic_private__", None)
-    return generation
+    values = {"text": message.text, "generation_info": None, "type": "ChatGenerationChunk", "message": message}
+    return built(ChatGenerationChunk, values, {"message", "text"}, None)
 
 
-def _builds_alike() -> bool:
-    """Whether :func:`_built_chunk` gives exactly what validation gives, with this pydantic and langchain-core."""
-    if BaseModel.__slots__ != ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
-        return False
-    for cls in (AIMessageChunk, ChatGenerationChunk):
-        if cls.__pydantic_post_init__ or cls.__private_attributes__ or cls.__pydantic_root_model__:
-            return False
-    for content, reasoning in (("a", ""), ("", "b"), ("a", "b")):
-        built, validated = _built_chunk(content, reasoning), _validated_chunk(content, reasoning)
-        for ours, theirs in ((built, validated), (built.message, validated.message)):
-            if type(ours) is not type(theirs) or type(ours.text) is not type(theirs.text):
-                return False
-            if any(getattr(ours, slot) != getattr(theirs, slot) for slot in BaseModel.__slots__):
-                return False
-    return True
+def _chunk_samples() -> list[tuple[ChatGenerationChunk, ChatGenerationChunk]]:
+    cases = (("a", ""), ("", "b"), ("a", "b"))
+    return [(_built_chunk(content, reasoning), _validated_chunk(content, reasoning)) for content, reasoning in cases]
 
 
-text_chunk = _built_chunk if _builds_alike() else _validated_chunk
+text_chunk = _built_chunk if builds_alike((AIMessageChunk, ChatGenerationChunk), _chunk_samples) else _validated_chunk
 """A chunk of answer text and/or reasoning: ``text_chunk(content, reasoning="")``."""
 
 
