@@ -124,8 +124,6 @@ def test_toolkit_refuses_unknown_tasks_at_construction() -> None:
         HFServerlessToolkit(models={"txt2img": "x"})
 
 
-
-
 def test_every_new_task_has_a_described_tool_by_its_id() -> None:
     assert set(TASK_TOOLS) >= NEW_TASKS and len(TASK_TOOLS) == 26
     for task in NEW_TASKS:
