@@ -11,11 +11,8 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.processes import free_port, stop_pid
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("HFSERVERLESS_SHARED") or ROOT.parent / "shared")
@@ -58,37 +57,13 @@ def llama_cache() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stop(pid: int) -> None:
-    """SIGTERM, then SIGKILL after 10 s; start.sh detached the server, so poll rather than wait."""
-    for sig, patience in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + patience
-        while time.monotonic() < deadline:
-            try:
-                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                return
-            if state == "Z":
-                return
-            time.sleep(0.05)
-
-
 def _start(cache: Path, kind: str, *extra: str) -> Iterator[str]:
     del cache  # start.sh runs build.sh itself; the fixture dependency only orders the build first
     start = REAL_SERVERS / "start.sh"
     failures = []
-    for _ in range(3):  # a port taken between _free_port() and the bind: try another
+    for _ in range(3):  # a port taken between free_port() and the bind: try another
         done = subprocess.run(
-            ["bash", str(start), kind, str(_free_port()), *extra],
+            ["bash", str(start), kind, str(free_port()), *extra],
             capture_output=True,
             text=True,
             timeout=300,
@@ -103,7 +78,7 @@ def _start(cache: Path, kind: str, *extra: str) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(pid)
+        stop_pid(pid)
 
 
 @pytest.fixture(scope="session")

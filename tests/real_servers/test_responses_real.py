@@ -17,8 +17,9 @@ from pydantic import BaseModel
 
 from langchain_hfserverless import ChatHFServerless
 from langchain_hfserverless.errors import HFServerlessAuthenticationError
+from tests.processes import stop_pid
 from tests.real_servers.conftest import API_KEY, CHAT_MODEL
-from tests.responses_api.conftest import start_responses_js, stop_pid
+from tests.responses_api.conftest import start_responses_js
 
 pytestmark = pytest.mark.real_server
 

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.loopback import LoopbackServer
+from tests.processes import free_port, stop_pid
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("HFSERVERLESS_SHARED") or ROOT.parent / "shared")
@@ -30,30 +28,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "responses_js: runs against the real responses.js server on loopback")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stop_pid(pid: int) -> None:
-    """SIGTERM, then SIGKILL; start.sh detached the server, so poll rather than wait."""
-    for sig, patience in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + patience
-        while time.monotonic() < deadline:
-            try:
-                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                return
-            if state == "Z":
-                return
-            time.sleep(0.05)
-
-
 def start_responses_js(upstream_v1: str) -> tuple[int, str]:
     """Start responses.js in front of ``upstream_v1``; ``(pid, base URL)``. Skips when node/npm are missing."""
     missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
@@ -62,8 +36,8 @@ def start_responses_js(upstream_v1: str) -> tuple[int, str]:
     if not START.is_file():
         pytest.fail(f"no {START}: set HFSERVERLESS_SHARED to the shared folder")
     failures = []
-    for _ in range(3):  # a port taken between _free_port() and the bind: try another
-        port = _free_port()
+    for _ in range(3):  # a port taken between free_port() and the bind: try another
+        port = free_port()
         done = subprocess.run(
             ["bash", str(START), str(port), upstream_v1], capture_output=True, text=True, timeout=600, check=False
         )
