@@ -113,14 +113,11 @@ class _Discovery:
             return self._plans[len(self._tried)]
         route = plan.route
         message = exc.server_message or "Not Found"
-        raise type(exc)(
+        raise exc.reworded(
             f"HTTP {exc.status_code} from {route.url} (base_url {self._base_url!r}, model {route.model!r}): "
             f"{message}. {no_route_hint(self._base_url, self._tried)}",
-            status_code=exc.status_code,
-            server_message=exc.server_message,
             model=route.model,
             provider=route.provider,
-            request_id=exc.request_id,
         ) from None
 
 

@@ -20,6 +20,7 @@ from langchain_core.exceptions import (
     ModelRateLimitError,
     ModelTimeoutError,
 )
+from typing_extensions import Self
 
 __all__ = [
     "HFServerlessAPIError",
@@ -66,6 +67,19 @@ class HFServerlessError(ModelError):
         self.provider = provider
         self.retry_after = retry_after
         self.request_id = request_id
+
+    def reworded(self, message: str, **changes: str | None) -> Self:
+        """The same error (class, status, the server's words, retry-after, request id) told with ``message``;
+        ``model=`` / ``provider=`` may be corrected."""
+        return type(self)(
+            message,
+            status_code=self.status_code,
+            server_message=self.server_message,
+            model=changes.get("model", self.model),
+            provider=changes.get("provider", self.provider),
+            retry_after=self.retry_after,
+            request_id=self.request_id,
+        )
 
 
 class HFServerlessAuthenticationError(ModelAuthenticationError, HFServerlessError):

@@ -223,16 +223,12 @@ class HFServerlessLLM(HFConnection, RouterModel, TokenCounting, BaseLLM):
         if not is_chat_only_message(message):
             return False
         if not self.fallback_to_chat:
-            raise type(exc)(
+            raise exc.reworded(
                 f"Model {self.model!r} is served as a chat (conversational) model only, not for text-generation "
                 f"(via provider {exc.provider or self.provider!r}): {exc.server_message or message}. Use "
                 "ChatHFServerless, or HFServerlessLLM(..., fallback_to_chat=True) to send the prompt as one user "
                 "message on the chat route.",
-                status_code=exc.status_code,
-                server_message=exc.server_message,
                 model=self.model,
-                provider=exc.provider,
-                request_id=exc.request_id,
             ) from exc
         self._fallback_reason = exc.server_message or message
         return True
@@ -288,14 +284,10 @@ class HFServerlessLLM(HFConnection, RouterModel, TokenCounting, BaseLLM):
         """``exc``, or when several routes were tried and none exists, the error that names them all."""
         if len(tried) < 2 or exc.status_code not in (404, 405):
             return exc
-        return type(exc)(
+        return exc.reworded(
             f"HTTP {exc.status_code} from {route.url} (base_url {self.base_url!r}, model {self.model!r}): "
             f"{exc.server_message or 'Not Found'}. {no_route_hint(tried)}",
-            status_code=exc.status_code,
-            server_message=exc.server_message,
             model=self.model,
-            provider=exc.provider,
-            request_id=exc.request_id,
         )
 
     def _guessing(self) -> bool:

@@ -159,12 +159,4 @@ class FallbackPlan:
             f"Every provider failed for model {last.model!r} — {tried}. "
             "Add credits, drop what the providers do not support, or list more providers in fallback_providers."
         )
-        return type(last)(
-            message,
-            status_code=last.status_code,
-            server_message=last.server_message,
-            model=last.model,
-            provider=last.provider,
-            retry_after=last.retry_after,
-            request_id=last.request_id,
-        )
+        return last.reworded(message)
