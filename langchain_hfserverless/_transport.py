@@ -30,6 +30,7 @@ from tenacity import (
     wait_random,
 )
 
+from langchain_hfserverless._attempt import Connects, Mapped, resent_if_stale
 from langchain_hfserverless._catalog_cache import LoadCatalog, afetch_catalog, fetch_catalog
 from langchain_hfserverless._events import EventReader, adrain, decode_line, drain, scrubbed
 from langchain_hfserverless._plan import (
@@ -445,7 +446,7 @@ class RouterTransport:
 
     def _sending(self, route: Route, json: Any, stream: bool = False) -> Plan[httpx2.Response]:
         """One request as a plan: sent, and re-sent as ``max_retries`` says."""
-        return retried(lambda: _resent_if_stale(_Send(route, json, stream)), self._retrying, self._may_retry)
+        return retried(lambda: resent_if_stale(_Send(route, json, stream)), self._retrying, self._may_retry)
 
     def _request(self, client: httpx2.Client | httpx2.AsyncClient, route: Route, json: Any) -> httpx2.Request:
         if route.method != "POST":
@@ -514,8 +515,8 @@ class RouterTransport:
     def _send(self, step: _Send) -> httpx2.Response:
         client = self.client
         request = self._request(client, step.route, step.json)
-        connects = _Connects(request, asynchronous=False)
-        with _Mapped(self, step.route, connects=connects):
+        connects = Connects(request, asynchronous=False)
+        with Mapped(self, step.route, connects=connects):
             response = client.send(request, stream=step.stream)
             if step.stream and response.status_code >= 400:
                 response.read()
@@ -525,8 +526,8 @@ class RouterTransport:
     async def _asend(self, step: _Send) -> httpx2.Response:
         client = self.async_client
         request = self._request(client, step.route, step.json)
-        connects = _Connects(request, asynchronous=True)
-        with _Mapped(self, step.route, connects=connects):
+        connects = Connects(request, asynchronous=True)
+        with Mapped(self, step.route, connects=connects):
             response = await client.send(request, stream=step.stream)
             if step.stream and response.status_code >= 400:
                 await response.aread()
@@ -534,32 +535,33 @@ class RouterTransport:
         return self._checked(response, step.route)
 
     @functools.cached_property
-    def handlers(self) -> Handlers:
-        """How the sync driver executes each step of a plan (see ``_plan``)."""
+    def _executions(self) -> dict[type, tuple[Callable[[Any], Any], Callable[[Any], Any]]]:
+        """How each step of a plan (see ``_plan``) is executed: with blocking I/O, and with awaitable I/O."""
         return {
-            **SYNC_RUNNABLE_HANDLERS,
-            Open: lambda step: self.route(step.request),
-            Post: lambda step: self.post(step.route, step.body),
-            Get: lambda step: self.get(step.url, model=step.model, provider=step.provider),
-            Events: lambda step: self.stream(step.route, step.body, step.meta),
-            Pause: lambda step: _pause(step.seconds),
-            LoadCatalog: lambda step: fetch_catalog(self, step),
-            _Send: self._send,
+            Open: (lambda step: self.route(step.request), lambda step: self.aroute(step.request)),
+            Post: (lambda step: self.post(step.route, step.body), lambda step: self.apost(step.route, step.body)),
+            Get: (
+                lambda step: self.get(step.url, model=step.model, provider=step.provider),
+                lambda step: self.aget(step.url, model=step.model, provider=step.provider),
+            ),
+            Events: (
+                lambda step: self.stream(step.route, step.body, step.meta),
+                lambda step: _ready(self.astream(step.route, step.body, step.meta)),
+            ),
+            Pause: (lambda step: _pause(step.seconds), lambda step: _apause(step.seconds)),
+            LoadCatalog: (lambda step: fetch_catalog(self, step), lambda step: afetch_catalog(self, step)),
+            _Send: (self._send, self._asend),
         }
 
     @functools.cached_property
+    def handlers(self) -> Handlers:
+        """The sync driver's handlers."""
+        return {**SYNC_RUNNABLE_HANDLERS, **{kind: pair[0] for kind, pair in self._executions.items()}}
+
+    @functools.cached_property
     def async_handlers(self) -> AsyncHandlers:
-        """How the async driver executes each step of a plan."""
-        return {
-            **ASYNC_RUNNABLE_HANDLERS,
-            Open: lambda step: self.aroute(step.request),
-            Post: lambda step: self.apost(step.route, step.body),
-            Get: lambda step: self.aget(step.url, model=step.model, provider=step.provider),
-            Events: lambda step: _ready(self.astream(step.route, step.body, step.meta)),
-            Pause: lambda step: _apause(step.seconds),
-            LoadCatalog: lambda step: afetch_catalog(self, step),
-            _Send: self._asend,
-        }
+        """The async driver's handlers."""
+        return {**ASYNC_RUNNABLE_HANDLERS, **{kind: pair[1] for kind, pair in self._executions.items()}}
 
     def get(self, url: str, *, model: str | None = None, provider: str | None = None) -> Reply:
         """GET ``url`` (a generated file, a job's status) with the same retries and typed errors as a POST."""
@@ -591,7 +593,7 @@ class RouterTransport:
         response = run(self._sending(route, json, stream=True), self.handlers)
         reader = self._opened(response, route, meta)
         try:
-            with _Mapped(self, route, streaming=True):
+            with Mapped(self, route, streaming=True):
                 lines = response.iter_lines()
                 for line in lines:
                     payload = reader.feed(line)
@@ -608,7 +610,7 @@ class RouterTransport:
         response = await arun(self._sending(route, json, stream=True), self.async_handlers)
         reader = self._opened(response, route, meta)
         try:
-            with _Mapped(self, route, streaming=True):
+            with Mapped(self, route, streaming=True):
                 lines = response.aiter_lines()
                 async for line in lines:
                     payload = reader.feed(line)
@@ -645,79 +647,3 @@ def _pause(seconds: float) -> None:
 async def _apause(seconds: float) -> None:
     if seconds > 0:
         await asyncio.sleep(seconds)
-
-
-class _Connects:
-    """Whether one request went out on a fresh connection or a pooled one, from httpcore's trace.
-
-    The first event of a request tells: a TCP connect on a fresh connection, the sending of the headers on a pooled
-    one. So the hook unhooks itself at once (httpcore looks it up as each phase of the request begins): two calls per
-    request instead of ten. A redirect's request is not traced; :meth:`went_pooled` answers only for this request.
-    """
-
-    __slots__ = ("fresh", "request")
-
-    def __init__(self, request: httpx2.Request, *, asynchronous: bool) -> None:
-        self.request, self.fresh = request, False
-        request.extensions["trace"] = self.atrace if asynchronous else self.trace
-
-    def trace(self, name: str, info: Any) -> None:
-        if "connect_tcp" in name:
-            self.fresh = True
-        self.request.extensions.pop("trace", None)
-
-    async def atrace(self, name: str, info: Any) -> None:
-        self.trace(name, info)
-
-    def went_pooled(self, exc: httpx2.RequestError) -> bool:
-        """Whether ``exc`` came from this request (not from a redirect's) sent on a pooled connection."""
-        try:
-            failed = exc.request
-        except RuntimeError:  # raised outside any request: none was sent
-            return False
-        return failed is self.request and not self.fresh
-
-
-class _StaleConnectionError(HFServerlessConnectionError):
-    """The pooled keep-alive connection a request went out on had been closed by the server while idle."""
-
-
-def _resent_if_stale(step: _Send) -> Plan[httpx2.Response]:
-    """One attempt. A request sent on a pooled keep-alive connection the server had already closed ("Server
-    disconnected without sending a response", before any byte of an answer) reached no server: it goes once more, on
-    a fresh connection, whatever ``max_retries`` says. A fresh connection that fails so is a server fault: not resent.
-    """
-    try:
-        return (yield step)
-    except _StaleConnectionError:
-        logger.debug("%s %s: the server had closed the pooled connection; resending", step.route.method, step.route.url)
-        return (yield step)
-
-
-class _Mapped:
-    """Turns httpx2's failures inside the block into the typed error (a context manager costs less than a
-    try/except written at every send)."""
-
-    __slots__ = ("_connects", "_route", "_streaming", "_transport")
-
-    def __init__(
-        self, transport: RouterTransport, route: Route, *, streaming: bool = False, connects: _Connects | None = None
-    ) -> None:
-        self._transport, self._route, self._streaming, self._connects = transport, route, streaming, connects
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
-        if not isinstance(exc, httpx2.RequestError):
-            return
-        error = self._transport._transport_error(exc, self._route, streaming=self._streaming)
-        stale = (
-            self._connects is not None
-            and isinstance(exc, httpx2.RemoteProtocolError)
-            and "without sending a response" in str(exc)
-            and self._connects.went_pooled(exc)
-        )
-        if stale:
-            error = _StaleConnectionError(*error.args, model=error.model, provider=error.provider)
-        raise error from exc
