@@ -201,35 +201,62 @@ def test_the_toolkit_and_its_tools_pickle(server: Recorder) -> None:
 # ---------------------------------------------------------------------------------------------- processes
 
 
+def _translator(url: str, **kw: Any) -> Any:
+    return TASK_TOOLS["translation"](base_url=f"{url}/translation", api_key=TOKEN, max_retries=0, **kw)
+
+
+def _toolkit_tool(url: str, **kw: Any) -> Any:
+    toolkit = HFServerlessToolkit(
+        tasks=["translation"],
+        api_key=TOKEN,
+        max_retries=0,
+        tool_kwargs={"translation": {"base_url": f"{url}/translation", **kw}},
+    )
+    return toolkit.get_tools()[0]
+
+
+# Every kind of adapter, built against the test server, and one call of it that returns a comparable value.
+TRAVELLERS: dict[str, Callable[..., Any]] = {**FACTORIES, "task tool": _translator, "toolkit tool": _toolkit_tool}
+TRAVELLER_CALLS: dict[str, Callable[[Any], Any]] = {
+    **CALLS,
+    "task tool": lambda tool: tool.invoke({"text": "hi"}),
+    "toolkit tool": lambda tool: tool.invoke({"text": "hi"}),
+}
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_a_forked_child_opens_its_own_connection_and_the_parent_keeps_working(server: Recorder) -> None:
-    chat = _chat(server.url, timeout=34.0)
-    assert chat.invoke("parent").content == "hi"
+@pytest.mark.parametrize("name", list(TRAVELLERS))
+def test_a_forked_child_opens_its_own_connection_and_the_parent_keeps_working(server: Recorder, name: str) -> None:
+    adapter = TRAVELLERS[name](server.url, timeout=34.0 + len(name))  # a pool of this test's own
+    call = TRAVELLER_CALLS[name]
+    first = call(adapter)
     before = server.connections
     pid = os.fork()
-    if pid == 0:  # the child: one call, then leave without running the parent's test machinery
+    if pid == 0:  # the child: two calls, then leave without running the parent's test machinery
         status = 1
         try:
-            status = 0 if chat.invoke("child").content == "hi" and chat.invoke("child").content == "hi" else 2
+            status = 0 if call(adapter) == first and call(adapter) == first else 2
         finally:
             os._exit(status)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert server.connections == before + 1  # the child dialled its own connection, used it twice
-    assert chat.invoke("parent again").content == "hi"
+    assert call(adapter) == first
     assert server.connections == before + 1  # and the parent's pooled connection was left intact
     assert len(server.seen) == 4
 
 
-def _invoke_in_worker(chat: ChatHFServerless) -> str:
-    return str(chat.invoke("from a spawned worker").content)
+def _call_in_worker(job: tuple[str, Any]) -> Any:
+    name, adapter = job
+    return TRAVELLER_CALLS[name](adapter)
 
 
-def test_a_used_adapter_runs_in_a_spawn_pool(server: Recorder) -> None:
-    chat = _chat(server.url)
-    assert chat.invoke("parent").content == "hi"
+@pytest.mark.parametrize("name", list(TRAVELLERS))
+def test_a_used_adapter_runs_in_a_spawn_pool(server: Recorder, name: str) -> None:
+    adapter = TRAVELLERS[name](server.url)
+    first = TRAVELLER_CALLS[name](adapter)
     with multiprocessing.get_context("spawn").Pool(1) as workers:
-        assert workers.map(_invoke_in_worker, [chat, chat]) == ["hi", "hi"]
+        assert workers.map(_call_in_worker, [(name, adapter), (name, adapter)]) == [first, first]
     assert len(server.seen) == 3
     assert {_header(r, "authorization") for r in server.seen} == {f"Bearer {TOKEN}"}
 
