@@ -227,7 +227,9 @@ TRAVELLER_CALLS: dict[str, Callable[[Any], Any]] = {
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 @pytest.mark.parametrize("name", list(TRAVELLERS))
 def test_a_forked_child_opens_its_own_connection_and_the_parent_keeps_working(server: Recorder, name: str) -> None:
-    adapter = TRAVELLERS[name](server.url, timeout=34.0 + len(name))  # a pool of this test's own
+    # A pool of this test's own (no other test here uses a timeout of 240 s or more): the child's first call must
+    # dial, and the parent's connection must be the only one the pool held.
+    adapter = TRAVELLERS[name](server.url, timeout=240.0 + list(TRAVELLERS).index(name))
     call = TRAVELLER_CALLS[name]
     first = call(adapter)
     before = server.connections
