@@ -7,50 +7,19 @@ port, so a request that slipped past the replay would fail at once rather than r
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.unit.behaviour.examples_offline import run_example_offline
 
 ROOT = Path(__file__).resolve().parents[3]
 QUICKSTART = ROOT / "examples" / "quickstart.py"
 CASSETTE = ROOT / "cassettes" / "quickstart.yaml"
-_TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN", "HUGGINGFACEHUB_API_TOKEN")
-
-
-def _offline_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _TOKEN_VARS}
-    dead_end = "http://127.0.0.1:9"  # discard port: nothing listens, a stray request fails immediately
-    env.update(
-        {
-            "HTTP_PROXY": dead_end,
-            "HTTPS_PROXY": dead_end,
-            "ALL_PROXY": dead_end,
-            "http_proxy": dead_end,
-            "https_proxy": dead_end,
-            "all_proxy": dead_end,
-            "NO_PROXY": "",
-            "no_proxy": "",
-            "HF_HUB_OFFLINE": "1",
-            "HF_HOME": str(tmp_path / "hf-home"),
-            "HF_TOKEN_PATH": str(tmp_path / "no-token"),
-            "PYTHONIOENCODING": "utf-8",
-        }
-    )
-    return env
 
 
 def _run(script: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,  # the script finds its cassette from its own location, not the working directory
-        env=_offline_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_example_offline(script, tmp_path, hub_offline=True)
 
 
 def test_quickstart_replays_offline_without_a_token(tmp_path: Path) -> None:

@@ -6,35 +6,19 @@ The script runs in a subprocess, outside pytest-socket. It is kept off the netwo
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.unit.behaviour.examples_offline import run_example_offline
 
 ROOT = Path(__file__).resolve().parents[3]
 RAG = ROOT / "examples" / "rag.py"
 CASSETTE = ROOT / "cassettes" / "rag.yaml"
-_TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN", "HUGGINGFACEHUB_API_TOKEN")
 
 
 def _run(script: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in _TOKEN_VARS and k != "HF_HUB_OFFLINE"}
-    dead_end = "http://127.0.0.1:9"  # nothing listens: a request that slipped past the replay fails at once
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        env[name] = dead_end
-    env.update(
-        {
-            "NO_PROXY": "",
-            "no_proxy": "",
-            "HF_HOME": str(tmp_path / "hf-home"),
-            "HF_TOKEN_PATH": str(tmp_path / "no-token"),
-            "PYTHONIOENCODING": "utf-8",
-        }
-    )
-    return subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_example_offline(script, tmp_path, hub_offline=False)
 
 
 def test_rag_replays_offline_without_a_token(tmp_path: Path) -> None:

@@ -8,18 +8,16 @@ matches request bodies, so the tool call the agent wrote must reach TAPAS as the
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from tests.unit.behaviour.examples_offline import run_example_offline
+
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "table_agent.py"
-_TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_API_TOKEN", "HUGGINGFACEHUB_API_TOKEN")
 
 
 @pytest.fixture
@@ -63,28 +61,7 @@ def test_another_question_needs_a_token(example: ModuleType) -> None:
 
 
 def test_a_new_user_runs_it_offline(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in _TOKEN_VARS}
-    dead_end = "http://127.0.0.1:9"  # nothing listens there: a stray request fails immediately
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        env[name] = dead_end
-    env.update(
-        {
-            "NO_PROXY": "",
-            "no_proxy": "",
-            "HF_HOME": str(tmp_path / "hf-home"),
-            "HF_TOKEN_PATH": str(tmp_path / "no-token"),
-            "PYTHONIOENCODING": "utf-8",
-        }
-    )
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLE)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_example_offline(EXAMPLE, tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith("Offline: replaying cassettes/table_agent.yaml")
     assert result.stdout.splitlines()[-1] == "3. The transformers repository has 36,542 stars."
